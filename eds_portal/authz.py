@@ -1,0 +1,132 @@
+"""The authorization facade: the one place that says who may do what.
+
+Views, the API, templates (``{% if perms_eds.VIEW_AUDIT_TRAIL %}``) and tasks all call
+``has_permission(user, Permission.X, obj=None)``.
+
+- Without ``obj``: the permission follows from the user's roles (``ROLE_GRANTS``).
+- With ``obj``: the user's roles may grant it on every object (``ObjectRule.roles_on_all``);
+  otherwise an object rule registered by the app that owns the model decides (for instance
+  "member of the project's team"), and django-guardian per-object grants are honoured.
+
+Superusers get nothing for free: administering the site is not a reason to read patient data.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from eds_portal.roles import COMMISSION_ROLES, Role
+
+
+class Permission(enum.StrEnum):
+    """Everything the facade can be asked. Values are stable: tests and templates name them."""
+
+    VIEW_HOME = "view_home"
+    VIEW_AUDIT_TRAIL = "view_audit_trail"
+    EXPORT_AUDIT_TRAIL = "export_audit_trail"
+    USE_API = "use_api"
+
+
+ALL_ROLES = frozenset(Role)
+
+ROLE_GRANTS: dict[Permission, frozenset[Role]] = {
+    Permission.VIEW_HOME: ALL_ROLES,
+    Permission.VIEW_AUDIT_TRAIL: frozenset({Role.DPO, Role.AUDITOR}),
+    Permission.EXPORT_AUDIT_TRAIL: frozenset({Role.DPO, Role.AUDITOR}),
+    Permission.USE_API: ALL_ROLES,
+}
+
+missing = set(Permission) - set(ROLE_GRANTS)
+assert not missing, f"permissions without a grant table entry: {missing}"  # noqa: S101
+
+
+ObjectPredicate = Callable[[Any, Any], bool]
+
+
+@dataclass
+class ObjectRule:
+    """How a permission is decided on one kind of object."""
+
+    model: type
+    roles_on_all: frozenset[Role] = frozenset()
+    predicate: ObjectPredicate | None = None
+    guardian_codename: str | None = None
+
+
+@dataclass
+class _Registry:
+    rules: dict[tuple[Permission, type], ObjectRule] = field(default_factory=dict)
+
+
+_registry = _Registry()
+
+
+def register_object_rule(
+    permission: Permission,
+    model: type,
+    *,
+    roles_on_all: frozenset[Role] = frozenset(),
+    predicate: ObjectPredicate | None = None,
+    guardian_codename: str | None = None,
+) -> None:
+    """Called by the app that owns ``model``, from its ``AppConfig.ready``."""
+    _registry.rules[(permission, model)] = ObjectRule(
+        model, roles_on_all, predicate, guardian_codename
+    )
+
+
+def roles_of(user: Any) -> frozenset[Role]:
+    if user is None or not getattr(user, "is_authenticated", False):
+        return frozenset()
+    if not user.is_active:
+        return frozenset()
+    return user.roles
+
+
+def has_role(user: Any, *roles: Role) -> bool:
+    return bool(roles_of(user) & set(roles))
+
+
+def is_commission(user: Any) -> bool:
+    return bool(roles_of(user) & COMMISSION_ROLES)
+
+
+def has_permission(user: Any, permission: Permission, obj: Any = None) -> bool:
+    roles = roles_of(user)
+    if not roles and obj is None:
+        return False
+    if obj is None:
+        return bool(roles & ROLE_GRANTS[permission])
+    rule = _registry.rules.get((permission, type(obj)))
+    if rule is None:
+        # No object rule: the object adds nothing, only the role-wide grant counts.
+        return bool(roles & ROLE_GRANTS[permission])
+    if roles & rule.roles_on_all:
+        return True
+    if rule.predicate is not None and rule.predicate(user, obj):
+        return True
+    if rule.guardian_codename and getattr(user, "is_authenticated", False) and user.is_active:
+        from guardian.core import ObjectPermissionChecker
+
+        return ObjectPermissionChecker(user).has_perm(rule.guardian_codename, obj)
+    return False
+
+
+class PermissionsForTemplates:
+    """``perms_eds.VIEW_AUDIT_TRAIL`` in templates, evaluated on demand."""
+
+    def __init__(self, user: Any) -> None:
+        self._user = user
+
+    def __getattr__(self, name: str) -> bool:
+        try:
+            permission = Permission[name]
+        except KeyError as exc:
+            raise AttributeError(name) from exc
+        return has_permission(self._user, permission)
+
+    def __getitem__(self, name: str) -> bool:
+        return self.__getattr__(name)

@@ -1,0 +1,70 @@
+"""Request-wide concerns: the audit context and the two-factor gate for staff."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from eds_portal.audit import reset_request_ip, set_request_ip
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """The client's address, through the same proxy settings as django-axes."""
+    from axes.helpers import get_client_ip_address
+
+    return get_client_ip_address(request) or None
+
+
+class AuditContextMiddleware:
+    """Makes the client's address available to ``record_event`` during the request."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        token = set_request_ip(client_ip(request))
+        try:
+            return self.get_response(request)
+        finally:
+            reset_request_ip(token)
+
+
+# Pages a staff member may reach before passing the second factor.
+_TWO_FACTOR_EXEMPT_NAMES = ("login", "logout", "two_factor_setup", "two_factor_verify",
+                            "set_language", "healthz")
+
+
+class RequireTwoFactorMiddleware:
+    """Staff roles must pass TOTP before anything else (SEC-03)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self._exempt_paths: tuple[str, ...] | None = None
+
+    def _exempt(self, path: str) -> bool:
+        if self._exempt_paths is None:
+            self._exempt_paths = tuple(reverse(name) for name in _TWO_FACTOR_EXEMPT_NAMES)
+        return path in self._exempt_paths or path.startswith("/" + settings.STATIC_URL.lstrip("/"))
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = request.user
+        if (
+            user.is_authenticated
+            and user.requires_two_factor
+            and not user.is_verified()
+            and not self._exempt(request.path)
+        ):
+            if request.path.startswith("/api/"):
+                return JsonResponse(
+                    {"detail": _("Two-factor verification is required for this account.")},
+                    status=403,
+                )
+            has_device = user.totpdevice_set.filter(confirmed=True).exists()
+            target = "two_factor_verify" if has_device else "two_factor_setup"
+            return redirect(f"{reverse(target)}?{urlencode({'next': request.get_full_path()})}")
+        return self.get_response(request)

@@ -1,0 +1,421 @@
+"""Settings of the EDS portal, read from environment variables.
+
+One module for every environment; ``DJANGO_ENV`` selects the defaults:
+
+- ``development`` (default, ``make run``): SQLite files and an embedded filesystem broker under
+  ``var/``, so no server is needed;
+- ``test`` (``make test``): PostgreSQL and Redis when reachable, else SQLite and an eager queue;
+- ``production``: everything explicit; refuses to start without a secret key, hosts, a
+  database and a broker.
+
+Every variable is documented in ``config.env.sample``.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import dj_database_url
+from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+from eds_portal.env import env_bool, env_int, env_list, env_str
+from eds_portal.probe import postgres_reachable, redis_reachable
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+DJANGO_ENV = env_str("DJANGO_ENV", "development")
+if DJANGO_ENV not in {"development", "test", "production"}:
+    raise ImproperlyConfigured(
+        f"DJANGO_ENV={DJANGO_ENV!r}: use development, test or production (config.env.sample)."
+    )
+PRODUCTION = DJANGO_ENV == "production"
+TESTING = DJANGO_ENV == "test"
+
+VAR_DIR = Path(env_str("EDS_VAR_DIR", str(BASE_DIR / "var")))
+
+# --- Core -------------------------------------------------------------------------------------
+
+if PRODUCTION:
+    SECRET_KEY = env_str("DJANGO_SECRET_KEY", required=True)
+else:
+    # Development and tests only: never used when DJANGO_ENV=production.
+    SECRET_KEY = env_str(
+        "DJANGO_SECRET_KEY", "insecure-development-key-not-for-production-" + "x" * 20
+    )
+
+DEBUG = env_bool("DJANGO_DEBUG", DJANGO_ENV == "development")
+if PRODUCTION and DEBUG:
+    raise ImproperlyConfigured("DJANGO_DEBUG must be false when DJANGO_ENV=production.")
+
+ALLOWED_HOSTS = env_list(
+    "DJANGO_ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost", "testserver"]
+)
+if PRODUCTION and not ALLOWED_HOSTS:
+    raise ImproperlyConfigured(
+        "DJANGO_ALLOWED_HOSTS is required in production (comma-separated host names)."
+    )
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.admin",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "axes",
+    "guardian",
+    "csp",
+    "rest_framework",
+    "drf_spectacular",
+    "eds_portal",
+    "warehouse",
+    "projects",
+    "access",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "eds_portal.middleware.AuditContextMiddleware",
+    "eds_portal.middleware.RequireTwoFactorMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks, so that it sees the outcome of authentication.
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "eds_portal.urls"
+WSGI_APPLICATION = "eds_portal.wsgi.application"
+ASGI_APPLICATION = "eds_portal.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "eds_portal.context_processors.portal",
+            ],
+        },
+    }
+]
+
+# --- Databases --------------------------------------------------------------------------------
+# Three aliases (DESIGN.md): the portal, the pseudonymised warehouse and the identity vault.
+
+DEFAULT_POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/eds_portal"
+REQUIRE_SERVICES = env_bool("EDS_REQUIRE_SERVICES", False)
+
+
+def _sibling_database(url: str, suffix: str) -> str:
+    """Same server, database named ``<portal database>_<suffix>``."""
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/") or "eds_portal"
+    return urlunsplit(parts._replace(path=f"/{name}_{suffix}"))
+
+
+def _sqlite(name: str) -> dict:
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": VAR_DIR / f"{name}.sqlite3",
+        "OPTIONS": {
+            # A worker and the web process write concurrently in the demo.
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+        },
+        "TEST": {"NAME": None},
+    }
+
+
+database_url = env_str("DATABASE_URL")
+if PRODUCTION and not database_url:
+    raise ImproperlyConfigured("DATABASE_URL is required in production (postgres://...).")
+if TESTING and not database_url and (REQUIRE_SERVICES or postgres_reachable(DEFAULT_POSTGRES_URL)):
+    database_url = DEFAULT_POSTGRES_URL
+if TESTING and database_url and not postgres_reachable(database_url):
+    if REQUIRE_SERVICES:
+        raise ImproperlyConfigured(
+            f"EDS_REQUIRE_SERVICES is set but PostgreSQL is not reachable at {database_url}."
+        )
+    database_url = None
+
+if database_url:
+    _conn_max_age = env_int("DATABASE_CONN_MAX_AGE", 60 if PRODUCTION else 0)
+    DATABASES = {
+        "default": dj_database_url.parse(database_url, conn_max_age=_conn_max_age),
+        "warehouse": dj_database_url.parse(
+            env_str("WAREHOUSE_DATABASE_URL") or _sibling_database(database_url, "warehouse"),
+            conn_max_age=_conn_max_age,
+        ),
+        "vault": dj_database_url.parse(
+            env_str("VAULT_DATABASE_URL") or _sibling_database(database_url, "vault"),
+            conn_max_age=_conn_max_age,
+        ),
+    }
+    for _db in DATABASES.values():
+        _db["CONN_HEALTH_CHECKS"] = True
+    DATABASE_BACKEND_LABEL = "PostgreSQL"
+else:
+    DATABASES = {
+        "default": _sqlite("portal"),
+        "warehouse": _sqlite("warehouse"),
+        "vault": _sqlite("vault"),
+    }
+    DATABASE_BACKEND_LABEL = "SQLite"
+
+DATABASE_ROUTERS = ["eds_portal.routers.DatabaseRouter"]
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Celery -----------------------------------------------------------------------------------
+
+REDIS_URL = env_str("REDIS_URL")
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+if TESTING:
+    if not REDIS_URL and (REQUIRE_SERVICES or redis_reachable(DEFAULT_REDIS_URL)):
+        REDIS_URL = DEFAULT_REDIS_URL
+    if REDIS_URL and not redis_reachable(REDIS_URL):
+        if REQUIRE_SERVICES:
+            raise ImproperlyConfigured(
+                f"EDS_REQUIRE_SERVICES is set but Redis is not reachable at {REDIS_URL}."
+            )
+        REDIS_URL = None
+
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or REDIS_URL
+BROKER_DIR = VAR_DIR / "broker"
+if PRODUCTION and not CELERY_BROKER_URL:
+    raise ImproperlyConfigured("REDIS_URL (or CELERY_BROKER_URL) is required in production.")
+
+# Tasks may run for a long time (provisioning); the broker must not redeliver a message that a
+# live worker still holds, so every time limit stays below the visibility timeout.
+CELERY_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 4 * 3600)
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 3 * 3600)
+if CELERY_TASK_TIME_LIMIT >= CELERY_VISIBILITY_TIMEOUT:
+    raise ImproperlyConfigured(
+        "CELERY_TASK_TIME_LIMIT must be lower than CELERY_VISIBILITY_TIMEOUT, or the broker "
+        "would hand a running task to a second worker."
+    )
+CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 300
+
+if CELERY_BROKER_URL:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
+    QUEUE_BACKEND_LABEL = "Redis"
+elif TESTING:
+    CELERY_BROKER_URL = "memory://"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {}
+    QUEUE_BACKEND_LABEL = "eager (in-process)"
+else:
+    # Embedded broker for the demo: kombu's filesystem transport, no server needed.
+    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(BROKER_DIR / "queue"),
+        "data_folder_out": str(BROKER_DIR / "queue"),
+        "processed_folder": str(BROKER_DIR / "processed"),
+        "store_processed": False,
+    }
+    QUEUE_BACKEND_LABEL = "filesystem (embedded)"
+
+# Unit tests run tasks eagerly; the integration tests start a real worker on Redis.
+CELERY_TASK_ALWAYS_EAGER = TESTING
+CELERY_TASK_EAGER_PROPAGATES = TESTING
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = "Europe/Paris"
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# --- Authentication, roles and two-factor login -------------------------------------------------
+
+AUTH_USER_MODEL = "eds_portal.User"
+AUTHENTICATION_BACKENDS = [
+    # django-axes first: it refuses locked-out credentials before any other backend runs.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+    "guardian.backends.ObjectPermissionBackend",
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+if TESTING:
+    # Hashing strength is not what the tests measure; PBKDF2 at full cost would dominate them.
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# django-guardian: no anonymous object permissions; the public pages need none.
+ANONYMOUS_USER_NAME = None
+GUARDIAN_MONKEY_PATCH_USER = False
+
+# django-otp
+OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Portail EDS SOS Médecins")
+OTP_TOTP_THROTTLE_FACTOR = 1
+
+# django-axes: throttle failed logins per account and per address.
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+AXES_IPWARE_PROXY_COUNT = env_int("DJANGO_PROXY_COUNT", 0) or None
+
+# Sessions end after inactivity: every request pushes the expiry forward.
+SESSION_IDLE_TIMEOUT_MINUTES = env_int("SESSION_IDLE_TIMEOUT_MINUTES", 30)
+SESSION_COOKIE_AGE = SESSION_IDLE_TIMEOUT_MINUTES * 60
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True
+
+# --- Security headers -------------------------------------------------------------------------
+
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+if PRODUCTION:
+    SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    if env_bool("DJANGO_BEHIND_TLS_PROXY", False):
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Health-data site: nothing from elsewhere, no inline script or style.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "base-uri": [SELF],
+        "object-src": [NONE],
+    }
+}
+
+# --- Internationalisation ---------------------------------------------------------------------
+
+LANGUAGE_CODE = "fr"
+LANGUAGES = [("fr", _("French")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "Europe/Paris"
+USE_I18N = True
+USE_TZ = True
+
+# --- Static files -----------------------------------------------------------------------------
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+# Outside production, whitenoise serves straight from the source folders (no collectstatic).
+WHITENOISE_USE_FINDERS = not PRODUCTION
+WHITENOISE_AUTOREFRESH = not PRODUCTION
+STORAGES = {
+    "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        # Uploads live outside anything a web server serves; views check permissions first.
+        "OPTIONS": {"location": env_str("EDS_PRIVATE_STORAGE_DIR", str(VAR_DIR / "private"))},
+    },
+    "staticfiles": {
+        "BACKEND": (
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if PRODUCTION
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+    },
+}
+
+# --- Email ------------------------------------------------------------------------------------
+
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if PRODUCTION
+    else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Portail EDS <eds-portail@localhost>")
+
+# --- REST API ---------------------------------------------------------------------------------
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        # Session only: it carries the second factor verified at login.
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["eds_portal.api.permissions.DenyUnlessDeclared"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "EDS Portal API",
+    "DESCRIPTION": "API of the governance portal of the SOS Médecins health data warehouse.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+# --- Logging ----------------------------------------------------------------------------------
+
+LOG_LEVEL = env_str("DJANGO_LOG_LEVEL", "INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        # Failed logins are audited; the axes messages would repeat them with the address.
+        "axes": {"level": "WARNING"},
+    },
+}
+
+# --- Portal -----------------------------------------------------------------------------------
+
+# Shown in the header and used in e-mails.
+EDS_PORTAL_NAME = env_str("EDS_PORTAL_NAME", "Portail EDS CONTACT")

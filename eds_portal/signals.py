@@ -1,0 +1,51 @@
+"""Authentication events and administration-site changes go to the audit trail."""
+
+from __future__ import annotations
+
+from django.contrib.admin.models import LogEntry
+from django.contrib.auth import get_user_model
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.db.models.signals import post_save
+from django.dispatch import receiver
+
+from eds_portal.audit import record_event
+
+
+@receiver(user_logged_in)
+def audit_login(sender, request, user, **kwargs):
+    record_event(action="auth.login", actor=user, target=user)
+
+
+@receiver(user_logged_out)
+def audit_logout(sender, request, user, **kwargs):
+    if user is not None:
+        record_event(action="auth.logout", actor=user, target=user)
+
+
+@receiver(user_login_failed)
+def audit_login_failed(sender, credentials, request=None, **kwargs):
+    # The typed address is personal data and may be someone else's: keep only the account id
+    # when it names a real account (LOG-04).
+    username = (credentials or {}).get("username") or ""
+    account = get_user_model().objects.filter(email__iexact=username).only("pk").first()
+    record_event(
+        action="auth.login_failed",
+        target_type="eds_portal.user" if account else "",
+        target_id=str(account.pk) if account else "",
+        after={"known_account": account is not None},
+    )
+
+
+@receiver(post_save, sender=LogEntry)
+def audit_admin_change(sender, instance: LogEntry, created: bool, **kwargs):
+    if not created:
+        return
+    record_event(
+        action="admin.change",
+        actor=instance.user,
+        target_type=f"{instance.content_type.app_label}.{instance.content_type.model}"
+        if instance.content_type
+        else "",
+        target_id=instance.object_id or "",
+        after={"flag": instance.action_flag, "change": instance.get_change_message()},
+    )

@@ -1,0 +1,49 @@
+"""Base views: every view says who may reach it, and the authorization meta-test checks it.
+
+- ``PublicView``: anyone, no login (login page, transparency portal, health check).
+- ``AuthenticatedView``: any signed-in account (its own security settings).
+- ``PermissionView``: a ``Permission`` of the facade, checked before the handler runs.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.views import View
+
+from eds_portal.authz import Permission, has_permission
+
+PUBLIC = "public"
+AUTHENTICATED = "authenticated"
+
+
+class PublicView(View):
+    access: ClassVar[str | Permission] = PUBLIC
+
+
+class AuthenticatedView(View):
+    access: ClassVar[str | Permission] = AUTHENTICATED
+
+    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        return super().dispatch(request, *args, **kwargs)
+
+
+class PermissionView(AuthenticatedView):
+    permission: ClassVar[Permission]
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "permission" in cls.__dict__:
+            cls.access = cls.permission
+
+    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not has_permission(request.user, self.permission):
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)

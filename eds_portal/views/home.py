@@ -1,0 +1,51 @@
+"""Each role's home page: that role's real work, or an empty state that says what will come."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.conf import settings
+from django.db import connections
+from django.template.response import TemplateResponse
+
+from eds_portal.authz import roles_of
+from eds_portal.home import empty_state_for, panels_for
+from eds_portal.roles import ROLE_DESCRIPTIONS
+from eds_portal.views.base import AuthenticatedView, PublicView
+
+
+class HomeView(AuthenticatedView):
+    template_name = "eds_portal/home.html"
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        user = request.user
+        roles = sorted(roles_of(user), key=lambda role: list(type(role)).index(role))
+        sections = [
+            {
+                "role": role,
+                "description": ROLE_DESCRIPTIONS[role],
+                "panels": [panel.render(request) for panel in panels_for(role)],
+                "empty_state": empty_state_for(role),
+            }
+            for role in roles
+        ]
+        return TemplateResponse(
+            request,
+            self.template_name,
+            {
+                "sections": sections,
+                "has_confirmed_device": user.totpdevice_set.filter(confirmed=True).exists(),
+                "session_idle_minutes": settings.SESSION_IDLE_TIMEOUT_MINUTES,
+            },
+        )
+
+
+class HealthView(PublicView):
+    """For load balancers: answers 200 when the portal database answers."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        try:
+            with connections["default"].cursor() as cursor:
+                cursor.execute("SELECT 1")
+        except Exception:  # noqa: BLE001 - any failure means unhealthy
+            return JsonResponse({"status": "unavailable"}, status=503)
+        return JsonResponse({"status": "ok"})
