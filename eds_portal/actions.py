@@ -15,14 +15,23 @@ from eds_portal.roles import Role
 
 @transaction.atomic
 def create_account(
-    *, email: str, full_name: str, password: str | None, roles: tuple[Role, ...] = (),
-    organisation: str = "", by: Any = None,
+    *,
+    email: str,
+    full_name: str,
+    password: str | None,
+    roles: tuple[Role, ...] = (),
+    organisation: str = "",
+    by: Any = None,
 ) -> User:
     user = User.objects.create_user(
         email=email, password=password, full_name=full_name, organisation=organisation
     )
-    record_event(action="account.created", actor=by, target=user,
-                 after={"roles": sorted(role.value for role in roles)})
+    record_event(
+        action="account.created",
+        actor=by,
+        target=user,
+        after={"roles": sorted(role.value for role in roles)},
+    )
     for role in roles:
         grant_role(user=user, role=role, by=by)
     return user
@@ -65,8 +74,12 @@ def confirm_totp_device(*, device: TOTPDevice, by: User) -> None:
     TOTPDevice.objects.filter(user=device.user, confirmed=True).exclude(pk=device.pk).delete()
     device.confirmed = True
     device.save(update_fields=["confirmed"])
-    record_event(action="auth.otp_enrolled", actor=by, target=device.user,
-                 after={"device": device.persistent_id})
+    record_event(
+        action="auth.otp_enrolled",
+        actor=by,
+        target=device.user,
+        after={"device": device.persistent_id},
+    )
 
 
 @transaction.atomic

@@ -169,8 +169,12 @@ class ChainReport:
         return self.broken_seq is None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "checked": self.checked, "broken_seq": self.broken_seq,
-                "reason": self.reason}
+        return {
+            "ok": self.ok,
+            "checked": self.checked,
+            "broken_seq": self.broken_seq,
+            "reason": self.reason,
+        }
 
 
 def _events_in_order() -> Iterator[AuditEvent]:
@@ -187,19 +191,19 @@ def verify_chain() -> ChainReport:
     for event in _events_in_order():
         if event.seq != expected_seq:
             return ChainReport(
-                checked, event.seq,
+                checked,
+                event.seq,
                 f"event #{event.seq} found where #{expected_seq} was expected "
                 "(an event was deleted or the order was changed)",
             )
         if event.prev_hash != expected_prev:
             return ChainReport(
-                checked, event.seq,
+                checked,
+                event.seq,
                 f"event #{event.seq} does not point to the hash of the event before it",
             )
         if _event_hash(event) != event.hash:
-            return ChainReport(
-                checked, event.seq, f"the content of event #{event.seq} was altered"
-            )
+            return ChainReport(checked, event.seq, f"the content of event #{event.seq} was altered")
         expected_prev = event.hash
         expected_seq += 1
         checked += 1

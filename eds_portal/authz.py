@@ -40,7 +40,7 @@ ROLE_GRANTS: dict[Permission, frozenset[Role]] = {
 }
 
 missing = set(Permission) - set(ROLE_GRANTS)
-assert not missing, f"permissions without a grant table entry: {missing}"  # noqa: S101
+assert not missing, f"permissions without a grant table entry: {missing}"
 
 
 ObjectPredicate = Callable[[Any, Any], bool]

@@ -11,7 +11,7 @@ from eds_portal.roles import Role
 
 # A fixed base32 key per demo account, so that `manage.py demo_totp` can print the current code
 # and a phone can be enrolled once for all demo resets.
-DEMO_PASSWORD = "demo-Contact-2026"
+DEMO_PASSWORD = "demo-Contact-2026"  # noqa: S105 (printed by make run; refused in production)
 
 
 @dataclass(frozen=True)
@@ -28,21 +28,45 @@ def _key(n: int) -> str:
 
 
 DEMO_ACCOUNTS = [
-    DemoAccount("chercheuse@demo.eds", "Claire Chercheuse", "Inserm U1234",
-                (Role.RESEARCHER,), None),
-    DemoAccount("secretariat@demo.eds", "Samuel Secrétariat", "SOS Médecins France",
-                (Role.SECRETARIAT,), _key(1)),
-    DemoAccount("membre@demo.eds", "Marc Membre", "CHU de Bordeaux",
-                (Role.COMMISSION_MEMBER,), _key(2)),
-    DemoAccount("patient@demo.eds", "Paule Représentante", "France Assos Santé",
-                (Role.PATIENT_REPRESENTATIVE,), _key(3)),
-    DemoAccount("president@demo.eds", "Hélène Présidente", "Université Paris Cité",
-                (Role.CHAIR, Role.COMMISSION_MEMBER), _key(4)),
-    DemoAccount("identite@demo.eds", "Ines Identité", "SOS Médecins France",
-                (Role.IDENTITY_OFFICER,), _key(5)),
-    DemoAccount("donnees@demo.eds", "David Données", "SOS Médecins France",
-                (Role.DATA_STEWARD,), _key(6)),
+    DemoAccount(
+        "chercheuse@demo.eds", "Claire Chercheuse", "Inserm U1234", (Role.RESEARCHER,), None
+    ),
+    DemoAccount(
+        "secretariat@demo.eds",
+        "Samuel Secrétariat",
+        "SOS Médecins France",
+        (Role.SECRETARIAT,),
+        _key(1),
+    ),
+    DemoAccount(
+        "membre@demo.eds", "Marc Membre", "CHU de Bordeaux", (Role.COMMISSION_MEMBER,), _key(2)
+    ),
+    DemoAccount(
+        "patient@demo.eds",
+        "Paule Représentante",
+        "France Assos Santé",
+        (Role.PATIENT_REPRESENTATIVE,),
+        _key(3),
+    ),
+    DemoAccount(
+        "president@demo.eds",
+        "Hélène Présidente",
+        "Université Paris Cité",
+        (Role.CHAIR, Role.COMMISSION_MEMBER),
+        _key(4),
+    ),
+    DemoAccount(
+        "identite@demo.eds",
+        "Ines Identité",
+        "SOS Médecins France",
+        (Role.IDENTITY_OFFICER,),
+        _key(5),
+    ),
+    DemoAccount(
+        "donnees@demo.eds", "David Données", "SOS Médecins France", (Role.DATA_STEWARD,), _key(6)
+    ),
     DemoAccount("dpo@demo.eds", "Denise DPO", "SOS Médecins France", (Role.DPO,), _key(7)),
-    DemoAccount("auditeur@demo.eds", "Alain Auditeur", "CNIL (inspection)",
-                (Role.AUDITOR,), _key(8)),
+    DemoAccount(
+        "auditeur@demo.eds", "Alain Auditeur", "CNIL (inspection)", (Role.AUDITOR,), _key(8)
+    ),
 ]

@@ -91,7 +91,6 @@ EMPTY_STATES: dict[Role, str | Promise] = {
         "they arrive."
     ),
     Role.AUDITOR: _(
-        "Nothing else to do here: the audit trail and its export are your work, in the "
-        "panel above."
+        "Nothing else to do here: the audit trail and its export are your work, in the panel above."
     ),
 }

@@ -35,8 +35,14 @@ class AuditContextMiddleware:
 
 
 # Pages a staff member may reach before passing the second factor.
-_TWO_FACTOR_EXEMPT_NAMES = ("login", "logout", "two_factor_setup", "two_factor_verify",
-                            "set_language", "healthz")
+_TWO_FACTOR_EXEMPT_NAMES = (
+    "login",
+    "logout",
+    "two_factor_setup",
+    "two_factor_verify",
+    "set_language",
+    "healthz",
+)
 
 
 class RequireTwoFactorMiddleware:

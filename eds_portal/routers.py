@@ -24,7 +24,8 @@ class DatabaseRouter:
         return _alias_for_model(model)
 
     def allow_relation(self, obj1, obj2, **hints):
-        return _alias_for_model(type(obj1)) == _alias_for_model(type(obj2))
+        # Instances, possibly behind a lazy proxy (request.user): read their class through _meta.
+        return _alias_for_model(obj1._meta.model) == _alias_for_model(obj2._meta.model)
 
     def allow_migrate(self, db, app_label, model_name=None, **hints):
         if app_label != WAREHOUSE_APP:

@@ -47,9 +47,7 @@ def audit_events(filters: AuditFilters) -> QuerySet[AuditEvent]:
 
 
 def audit_action_names() -> list[str]:
-    return list(
-        AuditEvent.objects.order_by("action").values_list("action", flat=True).distinct()
-    )
+    return list(AuditEvent.objects.order_by("action").values_list("action", flat=True).distinct())
 
 
 def last_chain_verification() -> AuditEvent | None:

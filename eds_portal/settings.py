@@ -287,6 +287,8 @@ OTP_TOTP_THROTTLE_FACTOR = 1
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# The login form posts the e-mail address as "username" (Django's AuthenticationForm).
+AXES_USERNAME_FORM_FIELD = "username"
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
@@ -398,6 +400,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "API of the governance portal of the SOS Médecins health data warehouse.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["eds_portal.api.permissions.DenyUnlessDeclared"],
 }
 
 # --- Logging ----------------------------------------------------------------------------------

@@ -23,19 +23,26 @@ def verify_audit_chain_task() -> dict:
     """Recompute the whole chain; record the result; alert the DPOs if it is broken."""
     report = verify_chain()
     with transaction.atomic():
-        record_event(action="audit.chain_verified", target_type="eds_portal.auditevent",
-                     after=report.as_dict())
+        record_event(
+            action="audit.chain_verified",
+            target_type="eds_portal.auditevent",
+            after=report.as_dict(),
+        )
     if not report.ok:
         logger.error("Audit chain broken at event #%s: %s", report.broken_seq, report.reason)
         recipients = list(
-            User.objects.filter(groups__name=Role.DPO.value, is_active=True)
-            .values_list("email", flat=True)
+            User.objects.filter(groups__name=Role.DPO.value, is_active=True).values_list(
+                "email", flat=True
+            )
         )
         if recipients:
             send_mail(
                 _("Audit trail integrity alert"),
-                _("The nightly verification found the audit trail broken at event #%(seq)s: "
-                  "%(reason)s.") % {"seq": report.broken_seq, "reason": report.reason},
+                _(
+                    "The nightly verification found the audit trail broken at event #%(seq)s: "
+                    "%(reason)s."
+                )
+                % {"seq": report.broken_seq, "reason": report.reason},
                 None,
                 recipients,
             )

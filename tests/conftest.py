@@ -12,11 +12,17 @@ from tests.factories import TOTPDeviceFactory, UserFactory
 
 def _backends_line() -> str:
     db = settings.DATABASES["default"]
-    where = (f"{db.get('HOST') or 'socket'}:{db.get('PORT') or 5432}/{db['NAME']}"
-             if settings.DATABASE_BACKEND_LABEL == "PostgreSQL" else str(db["NAME"]))
+    where = (
+        f"{db.get('HOST') or 'socket'}:{db.get('PORT') or 5432}/{db['NAME']}"
+        if settings.DATABASE_BACKEND_LABEL == "PostgreSQL"
+        else str(db["NAME"])
+    )
     queue = settings.QUEUE_BACKEND_LABEL
     if queue == "Redis":
-        queue = f"Redis at {settings.CELERY_BROKER_URL} (unit tests eager, integration tests on a worker)"
+        queue = (
+            f"Redis at {settings.CELERY_BROKER_URL} "
+            "(unit tests eager, integration tests on a real worker)"
+        )
     return f"EDS test backends: database {settings.DATABASE_BACKEND_LABEL} ({where}); queue {queue}"
 
 
@@ -114,8 +120,16 @@ def outsider(make_user):
 
 
 PERSONAS = [
-    "researcher", "secretariat", "commission_member", "patient_representative", "chair",
-    "identity_officer", "data_steward", "dpo", "auditor", "outsider",
+    "researcher",
+    "secretariat",
+    "commission_member",
+    "patient_representative",
+    "chair",
+    "identity_officer",
+    "data_steward",
+    "dpo",
+    "auditor",
+    "outsider",
 ]
 
 

@@ -43,8 +43,20 @@ class AuditEventSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = AuditEvent
-        fields = ["seq", "occurred_at", "actor", "actor_email", "action", "target_type",
-                  "target_id", "before", "after", "ip", "prev_hash", "hash"]
+        fields = [
+            "seq",
+            "occurred_at",
+            "actor",
+            "actor_email",
+            "action",
+            "target_type",
+            "target_id",
+            "before",
+            "after",
+            "ip",
+            "prev_hash",
+            "hash",
+        ]
 
 
 class AuditFilterSerializer(serializers.Serializer):
@@ -69,8 +81,16 @@ class AuditEventList(ListAPIView):
     def get_queryset(self):
         params = AuditFilterSerializer(data=self.request.query_params)
         params.is_valid(raise_exception=True)
-        filters = AuditFilters(**{key: value for key, value in params.validated_data.items()
-                                  if value not in ("", None)})
-        record_event(action="audit.viewed", actor=self.request.user,
-                     after={"filters": filters.as_dict(), "via": "api"})
+        filters = AuditFilters(
+            **{
+                key: value
+                for key, value in params.validated_data.items()
+                if value not in ("", None)
+            }
+        )
+        record_event(
+            action="audit.viewed",
+            actor=self.request.user,
+            after={"filters": filters.as_dict(), "via": "api"},
+        )
         return audit_events(filters)

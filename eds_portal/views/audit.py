@@ -23,7 +23,9 @@ PAGE_SIZE = 50
 
 class AuditFilterForm(forms.Form):
     action = forms.CharField(
-        label=_("Action"), required=False, max_length=80,
+        label=_("Action"),
+        required=False,
+        max_length=80,
         help_text=_("A prefix such as “auth” matches every action that starts with it."),
     )
     actor = forms.EmailField(label=_("Actor's e-mail address"), required=False)
@@ -63,21 +65,31 @@ class AuditTrailView(PermissionView):
         form = AuditFilterForm(request.GET or None)
         if form.is_bound and not form.is_valid():
             return TemplateResponse(
-                request, self.template_name,
-                {"form": form, "page": None, "actions": audit_action_names()}, status=400,
+                request,
+                self.template_name,
+                {"form": form, "page": None, "actions": audit_action_names()},
+                status=400,
             )
         filters = form.filters() if form.is_bound else AuditFilters()
         paginator = Paginator(audit_events(filters), PAGE_SIZE)
         page = paginator.get_page(request.GET.get("page"))
         # Reading the trail is itself traced (LOG-05).
-        record_event(action="audit.viewed", actor=request.user,
-                     after={"filters": filters.as_dict(), "page": page.number})
+        record_event(
+            action="audit.viewed",
+            actor=request.user,
+            after={"filters": filters.as_dict(), "page": page.number},
+        )
         query = request.GET.copy()
         query.pop("page", None)
         return TemplateResponse(
-            request, self.template_name,
-            {"form": form, "page": page, "actions": audit_action_names(),
-             "querystring": query.urlencode()},
+            request,
+            self.template_name,
+            {
+                "form": form,
+                "page": page,
+                "actions": audit_action_names(),
+                "querystring": query.urlencode(),
+            },
         )
 
 
@@ -86,8 +98,20 @@ class _Echo:
         return value
 
 
-CSV_COLUMNS = ["seq", "occurred_at", "actor_id", "actor_email", "action", "target_type",
-               "target_id", "before", "after", "ip", "prev_hash", "hash"]
+CSV_COLUMNS = [
+    "seq",
+    "occurred_at",
+    "actor_id",
+    "actor_email",
+    "action",
+    "target_type",
+    "target_id",
+    "before",
+    "after",
+    "ip",
+    "prev_hash",
+    "hash",
+]
 
 
 def _csv_rows(filters: AuditFilters) -> Iterator[list]:
@@ -95,10 +119,18 @@ def _csv_rows(filters: AuditFilters) -> Iterator[list]:
     events = audit_events(filters).order_by("seq")
     for event in events.iterator(chunk_size=2000):
         yield [
-            event.seq, event.occurred_at.isoformat(), event.actor_id or "",
-            event.actor.email if event.actor else "", event.action, event.target_type,
-            event.target_id, _json(event.before), _json(event.after), event.ip or "",
-            event.prev_hash, event.hash,
+            event.seq,
+            event.occurred_at.isoformat(),
+            event.actor_id or "",
+            event.actor.email if event.actor else "",
+            event.action,
+            event.target_type,
+            event.target_id,
+            _json(event.before),
+            _json(event.after),
+            event.ip or "",
+            event.prev_hash,
+            event.hash,
         ]
 
 
@@ -120,15 +152,18 @@ class AuditExportView(PermissionView):
         if form.is_bound and not form.is_valid():
             return HttpResponse(
                 "\n".join(f"{field}: {' '.join(errors)}" for field, errors in form.errors.items()),
-                status=400, content_type="text/plain; charset=utf-8",
+                status=400,
+                content_type="text/plain; charset=utf-8",
             )
         filters = form.filters() if form.is_bound else AuditFilters()
-        record_event(action="audit.exported", actor=request.user,
-                     after={"filters": filters.as_dict()})
+        record_event(
+            action="audit.exported", actor=request.user, after={"filters": filters.as_dict()}
+        )
         writer = csv.writer(_Echo())
         rows = (writer.writerow([_neutralise(cell) for cell in row]) for row in _csv_rows(filters))
         stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
         return StreamingHttpResponse(
-            rows, content_type="text/csv; charset=utf-8",
+            rows,
+            content_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="audit-{stamp}.csv"'},
         )

@@ -12,8 +12,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("email")
-        parser.add_argument("--show-key", action="store_true",
-                            help="print the base32 key to type into an authenticator app")
+        parser.add_argument(
+            "--show-key",
+            action="store_true",
+            help="print the base32 key to type into an authenticator app",
+        )
 
     def handle(self, *args, email, show_key, **options):
         if settings.PRODUCTION:

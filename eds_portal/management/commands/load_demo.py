@@ -19,15 +19,15 @@ class Command(BaseCommand):
                 user = User.objects.filter(email=account.email).first()
                 if user is None:
                     user = create_account(
-                        email=account.email, full_name=account.full_name,
-                        organisation=account.organisation, password=DEMO_PASSWORD,
+                        email=account.email,
+                        full_name=account.full_name,
+                        organisation=account.organisation,
+                        password=DEMO_PASSWORD,
                         roles=account.roles,
                     )
                 for role in account.roles:
                     grant_role(user=user, role=role)
-                if account.totp_key_hex and not user.totpdevice_set.filter(
-                    confirmed=True
-                ).exists():
+                if account.totp_key_hex and not user.totpdevice_set.filter(confirmed=True).exists():
                     TOTPDevice.objects.create(
                         user=user, name="demo", key=account.totp_key_hex, confirmed=True
                     )
@@ -36,7 +36,7 @@ class Command(BaseCommand):
     def _print_accounts(self) -> None:
         out = self.stdout
         out.write("")
-        out.write(self.style.SUCCESS("Demo accounts (password for all: %s)" % DEMO_PASSWORD))
+        out.write(self.style.SUCCESS(f"Demo accounts (password for all: {DEMO_PASSWORD})"))
         for account in DEMO_ACCOUNTS:
             roles = ", ".join(str(role.label) for role in account.roles)
             out.write(f"  {account.email:<24} {roles}")

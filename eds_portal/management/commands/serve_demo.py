@@ -27,23 +27,44 @@ class Command(BaseCommand):
         python = sys.executable
         commands = {
             "web": [python, "manage.py", "runserver", addr, "--noreload"],
-            "worker": [python, "-m", "celery", "-A", "eds_portal", "worker",
-                       "--loglevel=INFO", "--concurrency=2"],
-            "beat": [python, "-m", "celery", "-A", "eds_portal", "beat", "--loglevel=INFO",
-                     "--schedule", settings.CELERY_BEAT_SCHEDULE_FILENAME],
+            "worker": [
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "eds_portal",
+                "worker",
+                "--loglevel=INFO",
+                "--concurrency=2",
+            ],
+            "beat": [
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "eds_portal",
+                "beat",
+                "--loglevel=INFO",
+                "--schedule",
+                settings.CELERY_BEAT_SCHEDULE_FILENAME,
+            ],
         }
         processes: dict[str, subprocess.Popen] = {}
         try:
             for name, command in commands.items():
                 processes[name] = subprocess.Popen(command, cwd=settings.BASE_DIR)  # noqa: S603
-            self.stdout.write(self.style.SUCCESS(
-                f"Serving http://{addr}/ with a Celery worker and beat "
-                f"({settings.QUEUE_BACKEND_LABEL} broker). Ctrl-C stops all of them."
-            ))
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"Serving http://{addr}/ with a Celery worker and beat "
+                    f"({settings.QUEUE_BACKEND_LABEL} broker). Ctrl-C stops all of them."
+                )
+            )
             while True:
                 for name, process in processes.items():
                     if process.poll() is not None:
-                        raise CommandError(f"the {name} process stopped (exit {process.returncode})")
+                        raise CommandError(
+                            f"the {name} process stopped (exit {process.returncode})"
+                        )
                 time.sleep(0.5)
         except KeyboardInterrupt:
             self.stdout.write("Stopping…")

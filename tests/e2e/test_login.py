@@ -1,0 +1,84 @@
+"""Signing in through a real browser: password, then the second factor (TOTP)."""
+
+from __future__ import annotations
+
+import re
+from base64 import b32decode
+
+import pytest
+from django.urls import reverse
+from django.utils import translation
+from django_otp.oath import totp
+from playwright.sync_api import Page, expect
+
+from eds_portal.models import AuditEvent
+from eds_portal.roles import Role
+from tests.conftest import current_code
+from tests.factories import TEST_PASSWORD
+
+pytestmark = pytest.mark.e2e
+
+
+def _sign_in(page: Page, email: str) -> None:
+    page.goto(reverse("login"))
+    # Selected by name, not by label: there is no locale/fr/LC_MESSAGES/django.po yet, so the
+    # labels are a mix of English and Django's own French. Switch to page.get_by_label with the
+    # French labels once the catalogue exists.
+    page.locator("input[name='username']").fill(email)
+    page.locator("input[name='password']").fill(TEST_PASSWORD)
+    page.locator("form:has(input[name='password']) button[type='submit']").click()
+
+
+def _submit_token(page: Page, code: str) -> None:
+    page.locator("input[name='token']").fill(code)
+    page.locator("form:has(input[name='token']) button[type='submit']").click()
+
+
+def _role_label(role: Role) -> str:
+    with translation.override("fr"):
+        return str(role.label)
+
+
+def test_staff_signs_in_with_password_then_totp(
+    page: Page, live_server, secretariat, assert_accessible, assert_no_csp_violation
+):
+    page.goto(reverse("login"))
+    assert_no_csp_violation(page)
+    assert_accessible(page)
+
+    _sign_in(page, secretariat.email)
+    expect(page).to_have_url(re.compile(re.escape(reverse("two_factor_verify")) + r"\?"))
+    assert_no_csp_violation(page)
+    assert_accessible(page)
+
+    device = secretariat.totpdevice_set.get(confirmed=True)
+    _submit_token(page, current_code(device))
+
+    expect(page).to_have_url(f"{live_server.url}/")
+    expect(page.get_by_role("heading", level=1)).to_contain_text(secretariat.full_name)
+    expect(page.get_by_role("region", name=_role_label(Role.SECRETARIAT))).to_be_visible()
+    assert_no_csp_violation(page)
+    assert_accessible(page)
+    assert AuditEvent.objects.filter(action="auth.otp_verified", actor=secretariat).exists()
+
+
+def test_staff_without_device_enrols_at_first_sign_in(
+    page: Page, live_server, make_user, assert_accessible, assert_no_csp_violation
+):
+    user = make_user(Role.SECRETARIAT, device=False)
+
+    _sign_in(page, user.email)
+    expect(page).to_have_url(re.compile(re.escape(reverse("two_factor_setup")) + r"\?"))
+    expect(page.locator("main svg")).to_be_visible()
+    manual_key = page.locator(".secret").inner_text().strip()
+    assert manual_key
+    assert_no_csp_violation(page)
+    assert_accessible(page)
+
+    key = b32decode(manual_key + "=" * (-len(manual_key) % 8))
+    _submit_token(page, f"{totp(key):06d}")
+
+    expect(page).to_have_url(f"{live_server.url}/")
+    expect(page.get_by_role("heading", level=1)).to_contain_text(user.full_name)
+    assert user.totpdevice_set.filter(confirmed=True).count() == 1
+    assert AuditEvent.objects.filter(action="auth.otp_verified", actor=user).exists()

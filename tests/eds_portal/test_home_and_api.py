@@ -1,0 +1,97 @@
+"""Home pages per role, the API's own endpoints and the health check."""
+
+from __future__ import annotations
+
+import pytest
+from django.utils.html import escape
+
+from eds_portal.home import EMPTY_STATES
+from eds_portal.roles import Role
+from tests.conftest import login
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize(
+    ("persona", "role"),
+    [
+        ("researcher", Role.RESEARCHER),
+        ("secretariat", Role.SECRETARIAT),
+        ("commission_member", Role.COMMISSION_MEMBER),
+        ("patient_representative", Role.PATIENT_REPRESENTATIVE),
+        ("chair", Role.CHAIR),
+        ("identity_officer", Role.IDENTITY_OFFICER),
+        ("data_steward", Role.DATA_STEWARD),
+        ("dpo", Role.DPO),
+    ],
+    indirect=["persona"],
+)
+def test_home_shows_each_role_its_section_and_empty_state(client, persona, role, settings):
+    settings.LANGUAGE_CODE = "en"
+    login(client, persona)
+    response = client.get("/", HTTP_ACCEPT_LANGUAGE="en")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert f'id="role-{role.value}"' in html
+    assert escape(str(EMPTY_STATES[role])) in html
+    other_roles = set(Role) - persona.roles
+    for other in other_roles:
+        assert f'id="role-{other.value}"' not in html
+
+
+def test_auditor_home_lists_recent_events_and_not_the_empty_state(client, auditor):
+    login(client, auditor)
+    html = client.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "role.granted" in html  # the auditor's own role grant, the latest event
+    assert escape(str(EMPTY_STATES[Role.AUDITOR])) not in html
+    assert 'href="/audit/"' in html
+
+
+def test_navigation_shows_the_audit_trail_only_to_those_who_may_see_it(client, dpo, researcher):
+    login(client, researcher)
+    assert 'href="/audit/"' not in client.get("/").content.decode()
+    login(client, dpo)
+    assert 'href="/audit/"' in client.get("/").content.decode()
+
+
+def test_account_without_role_is_told_why_the_page_is_empty(client, outsider):
+    login(client, outsider)
+    html = client.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'id="no-role-title"' in html
+
+
+def test_home_query_count_is_pinned(client, chair, django_assert_max_num_queries):
+    login(client, chair)
+    client.get("/")
+    with django_assert_max_num_queries(8):
+        client.get("/")
+
+
+def test_api_me(client, chair):
+    login(client, chair)
+    body = client.get("/api/v1/me/").json()
+    assert body["email"] == chair.email
+    assert body["roles"] == ["chair", "commission_member"]
+    assert body["two_factor_verified"] is True
+
+
+def test_api_refuses_anonymous_and_roleless(client, outsider):
+    assert client.get("/api/v1/me/").status_code == 403
+    login(client, outsider)
+    assert client.get("/api/v1/me/").status_code == 403
+    assert client.get("/api/v1/schema/").status_code == 403
+
+
+def test_openapi_schema_lists_the_endpoints(client, researcher):
+    login(client, researcher)
+    response = client.get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert response.status_code == 200
+    paths = response.json()["paths"]
+    assert "/api/v1/me/" in paths
+    assert "/api/v1/audit-events/" in paths
+
+
+def test_health_check(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}

@@ -1,0 +1,172 @@
+"""Authorization meta-test: every URL pattern says who may reach it, and everyone else is refused.
+
+Anonymous users and users without the needed role get a redirect to the login page, 403 or 404;
+never 200, never 500. A new URL with no declaration fails this test until it gets one.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+from django.urls.resolvers import RoutePattern
+
+from eds_portal.authz import ROLE_GRANTS, Permission
+from eds_portal.roles import Role
+from eds_portal.views.base import PUBLIC
+from tests.conftest import login
+
+# Views that anyone may reach, by URL name. Adding one is a decision: write it here.
+PUBLIC_NAMES = {"login", "logout", "set_language", "healthz"}
+# The admin site has its own login and is tested below.
+SKIPPED_NAMESPACES = {"admin"}
+
+SAMPLE_VALUES = {
+    "int": "1",
+    "str": "sample",
+    "slug": "sample",
+    "uuid": "00000000-0000-0000-0000-000000000001",
+    "path": "sample/path",
+}
+
+
+def _walk(patterns, prefix="", namespace=None):
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            if entry.namespace in SKIPPED_NAMESPACES:
+                continue
+            yield from _walk(
+                entry.url_patterns, prefix + str(entry.pattern), entry.namespace or namespace
+            )
+        elif isinstance(entry, URLPattern):
+            yield prefix + str(entry.pattern), entry
+
+
+def _concrete(route: str) -> str:
+    def replace(match):
+        return SAMPLE_VALUES.get(match.group(1) or "str", "sample")
+
+    path = re.sub(r"<(?:(\w+):)?\w+>", replace, route)
+    assert not any(ch in path for ch in "^$()[]?*+\\"), f"regex route not handled: {route}"
+    return "/" + path
+
+
+def _access(pattern: URLPattern):
+    callback = pattern.callback
+    view_class = getattr(callback, "view_class", None) or getattr(callback, "cls", None)
+    if view_class is not None and hasattr(view_class, "required_permission"):
+        return view_class.required_permission  # DRF view
+    if view_class is not None and hasattr(view_class, "access"):
+        return view_class.access
+    if pattern.name in PUBLIC_NAMES:
+        return PUBLIC
+    return None
+
+
+def _all_urls():
+    urls = []
+    for route, pattern in _walk(get_resolver().url_patterns):
+        assert isinstance(pattern.pattern, RoutePattern), f"use path(), not re_path(): {route}"
+        urls.append((_concrete(route), pattern.name, _access(pattern)))
+    return urls
+
+
+URLS = _all_urls()
+PERSONAS = [
+    "researcher",
+    "secretariat",
+    "commission_member",
+    "patient_representative",
+    "chair",
+    "identity_officer",
+    "data_steward",
+    "dpo",
+    "auditor",
+    "outsider",
+]
+
+
+def _refused(response, *, anonymous: bool) -> bool:
+    if response.status_code in (403, 404, 405):
+        return True
+    if response.status_code == 302:
+        return response.url.startswith("/accounts/login/") if anonymous else True
+    return False
+
+
+def test_every_url_declares_who_may_reach_it():
+    undeclared = [(url, name) for url, name, access in URLS if access is None]
+    assert undeclared == []
+
+
+def test_public_urls_are_exactly_the_listed_ones():
+    public = {name for _url, name, access in URLS if access == PUBLIC}
+    assert public == PUBLIC_NAMES
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("url", "name", "access"), [u for u in URLS if u[2] != PUBLIC], ids=lambda v: str(v)
+)
+def test_anonymous_is_refused(client, url, name, access):
+    for method in (client.get, client.post):
+        response = method(url)
+        assert response.status_code != 500
+        assert _refused(response, anonymous=True), (method.__name__, url, response.status_code)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("persona", PERSONAS, indirect=True)
+def test_roles_without_the_permission_are_refused(client, persona):
+    login(client, persona)
+    checked = 0
+    for url, _name, access in URLS:
+        if not isinstance(access, Permission):
+            continue
+        if persona.roles & ROLE_GRANTS[access]:
+            continue
+        for method in (client.get, client.post):
+            response = method(url)
+            assert response.status_code != 500, url
+            assert _refused(response, anonymous=False), (persona, url, response.status_code)
+        checked += 1
+    if not persona.roles:
+        assert checked == sum(isinstance(access, Permission) for _u, _n, access in URLS)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("persona", PERSONAS, indirect=True)
+def test_allowed_roles_reach_their_pages(client, persona):
+    """The other side of the meta-test: the grant table is not refusing everyone."""
+    login(client, persona)
+    for url, _name, access in URLS:
+        if isinstance(access, Permission) and persona.roles & ROLE_GRANTS[access]:
+            assert client.get(url).status_code == 200, url
+
+
+@pytest.mark.django_db
+def test_staff_who_skipped_the_second_factor_reach_nothing(client, make_user):
+    staff = make_user(*Role)
+    login(client, staff, verified=False)
+    exempt = PUBLIC_NAMES | {"two_factor_setup", "two_factor_verify"}
+    for url, name, _access in URLS:
+        if name in exempt:
+            continue
+        response = client.get(url)
+        assert response.status_code in (302, 403), url
+        if response.status_code == 302:
+            assert response.url.startswith("/accounts/two-factor/"), url
+
+
+@pytest.mark.django_db
+def test_admin_site_needs_a_verified_superuser(client, make_user, dpo):
+    response = client.get("/admin/")
+    assert response.status_code == 302
+    login(client, dpo)  # a role is not an administrator
+    assert client.get("/admin/").status_code == 302
+    admin = make_user(is_staff=True, is_superuser=True, device=True)
+    login(client, admin, verified=False)
+    assert client.get("/admin/").status_code == 302
+    login(client, admin, verified=True)
+    assert client.get("/admin/").status_code == 200
