@@ -170,3 +170,32 @@ def test_admin_site_needs_a_verified_superuser(client, make_user, dpo):
     assert client.get("/admin/").status_code == 302
     login(client, admin, verified=True)
     assert client.get("/admin/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_admin_changes_are_audited(client, make_user, outsider):
+    from django.contrib.auth.models import Group
+
+    from eds_portal.models import AuditEvent
+
+    admin = make_user(is_staff=True, is_superuser=True, device=True)
+    login(client, admin)
+    auditor_group = Group.objects.get(name=Role.AUDITOR.value)
+    response = client.post(
+        f"/admin/eds_portal/user/{outsider.pk}/change/",
+        {
+            "email": outsider.email,
+            "full_name": outsider.full_name,
+            "organisation": "X",
+            "is_active": "on",
+            "groups": [auditor_group.pk],
+            "date_joined_0": "2026-01-01",
+            "date_joined_1": "00:00:00",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    event = AuditEvent.objects.get(action="admin.change")
+    assert event.actor == admin
+    assert event.target_type == "eds_portal.user"
+    assert event.target_id == str(outsider.pk)
+    assert "group" in event.after["change"].lower()  # "Changed groups" / "Groupes"

@@ -12,6 +12,10 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 
+def _raise_keyboard_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 class Command(BaseCommand):
     help = "Runs the web server, a Celery worker and Celery beat until Ctrl-C (development)."
 
@@ -22,7 +26,7 @@ class Command(BaseCommand):
         if settings.PRODUCTION:
             raise CommandError("Use gunicorn and separate worker processes in production.")
         if settings.CELERY_BROKER_URL == "filesystem://":
-            for folder in ("data_folder_in", "processed_folder"):
+            for folder in ("data_folder_in", "processed_folder", "control_folder"):
                 os.makedirs(settings.CELERY_BROKER_TRANSPORT_OPTIONS[folder], exist_ok=True)
         python = sys.executable
         commands = {
@@ -50,6 +54,8 @@ class Command(BaseCommand):
             ],
         }
         processes: dict[str, subprocess.Popen] = {}
+        # A SIGTERM (from a process manager or `kill`) stops the children like Ctrl-C does.
+        signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
         try:
             for name, command in commands.items():
                 processes[name] = subprocess.Popen(command, cwd=settings.BASE_DIR)  # noqa: S603
