@@ -28,6 +28,9 @@ class Permission(enum.StrEnum):
     VIEW_AUDIT_TRAIL = "view_audit_trail"
     EXPORT_AUDIT_TRAIL = "export_audit_trail"
     USE_API = "use_api"
+    MATCH_IDENTITIES = "match_identities"
+    VIEW_CATALOGUE = "view_catalogue"
+    RUN_FEASIBILITY_COUNT = "run_feasibility_count"
 
 
 ALL_ROLES = frozenset(Role)
@@ -37,6 +40,14 @@ ROLE_GRANTS: dict[Permission, frozenset[Role]] = {
     Permission.VIEW_AUDIT_TRAIL: frozenset({Role.DPO, Role.AUDITOR}),
     Permission.EXPORT_AUDIT_TRAIL: frozenset({Role.DPO, Role.AUDITOR}),
     Permission.USE_API: ALL_ROLES,
+    Permission.MATCH_IDENTITIES: frozenset({Role.IDENTITY_OFFICER}),
+    # The catalogue describes variables, not persons: those who request or judge data read it.
+    Permission.VIEW_CATALOGUE: frozenset(
+        {Role.RESEARCHER, Role.SECRETARIAT, Role.DATA_STEWARD, Role.DPO} | COMMISSION_ROLES
+    ),
+    # Counts are for drafting a request (MIN-11); the commission and the data office see them in
+    # the files they review.
+    Permission.RUN_FEASIBILITY_COUNT: frozenset({Role.RESEARCHER}),
 }
 
 missing = set(Permission) - set(ROLE_GRANTS)

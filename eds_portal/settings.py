@@ -423,3 +423,13 @@ LOGGING = {
 
 # Shown in the header and used in e-mails.
 EDS_PORTAL_NAME = env_str("EDS_PORTAL_NAME", "Portail EDS CONTACT")
+
+# Secret of the internal person keys (HMAC-SHA256). Outside production a fixed key serves the
+# synthetic warehouse; in production it must come from the environment or a secret file.
+EDS_WAREHOUSE_KEY = env_str(
+    "EDS_WAREHOUSE_KEY",
+    None if PRODUCTION else "development-only-warehouse-key-synthetic-data-0001",
+    required=PRODUCTION,
+)
+# Counts from 1 to this value minus one are shown as "< N" (MIN-11).
+EDS_SMALL_CELL_THRESHOLD = env_int("EDS_SMALL_CELL_THRESHOLD", 11)

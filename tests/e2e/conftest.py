@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from django.db import connections
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, sync_playwright
 
 from eds_portal.env import env_bool, env_str
@@ -37,19 +38,34 @@ def chromium_path() -> str:
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
+def browser(django_db_setup) -> Iterator[Browser]:
     path = chromium_path()
     if not (Path(path).is_file() and os.access(path, os.X_OK)):
         reason = f"Chromium not found at {path} (install Debian's chromium package)"
         if env_bool("EDS_REQUIRE_BROWSER", False):
             pytest.fail(f"{reason}; EDS_REQUIRE_BROWSER is set (CI).", pytrace=False)
         pytest.skip(reason)
+    # Once Playwright runs, this thread has a running event loop between its calls, and Django
+    # hands out other connection objects than those the test database was set up with
+    # (asgiref's thread-critical Local switches to context-local storage). Serialized rollback
+    # reads the migration data from the connection object: carry it over, as Django's parallel
+    # test runner does for its workers.
+    serialized = {
+        alias: connections[alias]._test_serialized_contents
+        for alias in connections
+        if hasattr(connections[alias], "_test_serialized_contents")
+    }
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=path, headless=True, args=CHROMIUM_ARGS
         )
+        for alias, contents in serialized.items():
+            connections[alias]._test_serialized_contents = contents
         yield browser
         browser.close()
+        # Close those other connections while they are still reachable, or PostgreSQL would
+        # refuse to drop the test database at the end of the session.
+        connections.close_all()
 
 
 @pytest.fixture

@@ -1,4 +1,8 @@
-"""Signing in through a real browser: password, then the second factor (TOTP)."""
+"""Signing in through a real browser: password, then the second factor (TOTP).
+
+The browser asks for French (the portal's default), so fields and buttons are found by their
+French labels, as a user would find them.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,6 @@ from base64 import b32decode
 
 import pytest
 from django.urls import reverse
-from django.utils import translation
 from django_otp.oath import totp
 from playwright.sync_api import Page, expect
 
@@ -20,23 +23,15 @@ pytestmark = pytest.mark.e2e
 
 
 def _sign_in(page: Page, email: str) -> None:
-    page.goto(reverse("login"))
-    # Selected by name, not by label: there is no locale/fr/LC_MESSAGES/django.po yet, so the
-    # labels are a mix of English and Django's own French. Switch to page.get_by_label with the
-    # French labels once the catalogue exists.
-    page.locator("input[name='username']").fill(email)
-    page.locator("input[name='password']").fill(TEST_PASSWORD)
-    page.locator("form:has(input[name='password']) button[type='submit']").click()
+    page.get_by_label("Adresse électronique").fill(email)
+    page.get_by_label("Mot de passe").fill(TEST_PASSWORD)
+    page.get_by_role("button", name="Se connecter", exact=True).click()
 
 
-def _submit_token(page: Page, code: str) -> None:
-    page.locator("input[name='token']").fill(code)
-    page.locator("form:has(input[name='token']) button[type='submit']").click()
-
-
-def _role_label(role: Role) -> str:
-    with translation.override("fr"):
-        return str(role.label)
+def _submit_token(page: Page, code: str, *, button: str) -> None:
+    # One code per device and test: django-otp refuses a code whose time step was used already.
+    page.get_by_label("Code à 6 chiffres").fill(code)
+    page.get_by_role("button", name=button, exact=True).click()
 
 
 def test_staff_signs_in_with_password_then_totp(
@@ -52,11 +47,11 @@ def test_staff_signs_in_with_password_then_totp(
     assert_accessible(page)
 
     device = secretariat.totpdevice_set.get(confirmed=True)
-    _submit_token(page, current_code(device))
+    _submit_token(page, current_code(device), button="Vérifier")
 
     expect(page).to_have_url(f"{live_server.url}/")
     expect(page.get_by_role("heading", level=1)).to_contain_text(secretariat.full_name)
-    expect(page.get_by_role("region", name=_role_label(Role.SECRETARIAT))).to_be_visible()
+    expect(page.get_by_role("region", name="Secrétariat (bureau des données)")).to_be_visible()
     assert_no_csp_violation(page)
     assert_accessible(page)
     assert AuditEvent.objects.filter(action="auth.otp_verified", actor=secretariat).exists()
@@ -67,16 +62,17 @@ def test_staff_without_device_enrols_at_first_sign_in(
 ):
     user = make_user(Role.SECRETARIAT, device=False)
 
+    page.goto(reverse("login"))
     _sign_in(page, user.email)
     expect(page).to_have_url(re.compile(re.escape(reverse("two_factor_setup")) + r"\?"))
     expect(page.locator("main svg")).to_be_visible()
-    manual_key = page.locator(".secret").inner_text().strip()
+    manual_key = "".join(page.locator(".secret").inner_text().split())
     assert manual_key
     assert_no_csp_violation(page)
     assert_accessible(page)
 
     key = b32decode(manual_key + "=" * (-len(manual_key) % 8))
-    _submit_token(page, f"{totp(key):06d}")
+    _submit_token(page, f"{totp(key):06d}", button="Activer")
 
     expect(page).to_have_url(f"{live_server.url}/")
     expect(page.get_by_role("heading", level=1)).to_contain_text(user.full_name)

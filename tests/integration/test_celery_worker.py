@@ -13,7 +13,12 @@ from eds_portal.celery import app
 from eds_portal.models import AuditEvent
 from eds_portal.tasks import verify_audit_chain_task
 
-pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+# serialized_rollback: transactional tests flush the tables, role groups included; this puts
+# the migrations' data back for the tests that follow.
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 
 @pytest.fixture
