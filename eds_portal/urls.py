@@ -21,6 +21,8 @@ urlpatterns = [
     path("audit/export.csv", AuditExportView.as_view(), name="audit_export"),
     path("i18n/setlang/", set_language, name="set_language"),
     path("healthz", HealthView.as_view(), name="healthz"),
+    path("warehouse/", include("warehouse.urls")),
     path("api/v1/", include("eds_portal.api.urls")),
+    path("api/v1/warehouse/", include("warehouse.api_urls")),
     path("admin/", admin.site.urls),
 ]

@@ -75,8 +75,8 @@ class Variable:
     sensitivity: Sensitivity
     generalisations: tuple[Generalisation, ...]
     default: Generalisation
-    # Rows of shared tables (measurement, observation, note) that this variable covers:
-    # (column holding the concept, vocabulary, concept code).
+    # Rows of shared tables (measurement, observation, note...) that this variable covers:
+    # (column holding the concept, vocabulary, concept codes separated by "|" or "*" for all).
     concept_filter: tuple[str, str, str] | None = None
     # The legal origin of the data (GOV-14): the associations' care records.
     source: str = CARE_RECORDS
@@ -140,6 +140,8 @@ def _v(
 
 S = Sensitivity
 EXCLUDED_ONLY = (Generalisation.EXCLUDED,)
+CALL = ("visit_detail_concept_id", "SOS_VISIT", "VIS_CALL")
+MEDICAL_ACT = ("visit_detail_concept_id", "SOS_VISIT", "VIS_HOME|VIS_CENTRE|VIS_TELE|VIS_EHPAD")
 
 
 def _measure(code, loinc, label_fr, label_en, unit):

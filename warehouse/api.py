@@ -1,0 +1,124 @@
+"""Read-only catalogue and feasibility counts over the API."""
+
+from __future__ import annotations
+
+from django.http import QueryDict
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from eds_portal.audit import record_event
+from eds_portal.authz import Permission
+from warehouse import catalogue
+from warehouse.cohort import CohortCriteriaForm, feasibility_count
+from warehouse.selectors import fill_rates
+
+
+class VariableSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    table = serializers.CharField()
+    column = serializers.CharField()
+    label_fr = serializers.CharField()
+    label_en = serializers.CharField()
+    description_fr = serializers.CharField()
+    description_en = serializers.CharField()
+    sensitivity = serializers.CharField()
+    generalisations = serializers.ListField(child=serializers.CharField())
+    default = serializers.CharField()
+    exportable = serializers.BooleanField()
+    source = serializers.CharField()
+    fill_rate = serializers.FloatField(allow_null=True)
+
+
+class CatalogueList(APIView):
+    required_permission = Permission.VIEW_CATALOGUE
+
+    @extend_schema(
+        responses=VariableSerializer(many=True),
+        summary="Every variable of the warehouse, with its fill rate",
+    )
+    def get(self, request):
+        rates = fill_rates().rates
+        data = [
+            {
+                "code": v.code,
+                "table": v.table,
+                "column": v.column,
+                "label_fr": v.label_fr,
+                "label_en": v.label_en,
+                "description_fr": v.description_fr,
+                "description_en": v.description_en,
+                "sensitivity": v.sensitivity.value,
+                "generalisations": [g.value for g in v.generalisations],
+                "default": v.default.value,
+                "exportable": v.exportable,
+                "source": v.source,
+                "fill_rate": rates.get(v.code),
+            }
+            for v in catalogue.VARIABLES
+        ]
+        return Response(VariableSerializer(data, many=True).data)
+
+
+class CriteriaSerializer(serializers.Serializer):
+    """The cohort criteria grammar (documentation of the request body)."""
+
+    period_start = serializers.DateField(required=False)
+    period_end = serializers.DateField(required=False)
+    age_min = serializers.IntegerField(required=False, min_value=0)
+    age_max = serializers.IntegerField(required=False, min_value=0)
+    sex = serializers.ChoiceField(choices=["", "M", "F"], required=False)
+    icpc2_codes = serializers.CharField(required=False, help_text="Comma-separated prefixes")
+    icd10_codes = serializers.CharField(required=False, help_text="Comma-separated prefixes")
+    visit_kinds = serializers.ListField(child=serializers.CharField(), required=False)
+    departements = serializers.ListField(child=serializers.CharField(), required=False)
+    associations = serializers.ListField(child=serializers.IntegerField(), required=False)
+
+
+class CountSerializer(serializers.Serializer):
+    persons = serializers.CharField()
+    visits = serializers.CharField()
+    threshold = serializers.IntegerField()
+    masked = serializers.BooleanField()
+
+
+class FeasibilityCountView(APIView):
+    required_permission = Permission.RUN_FEASIBILITY_COUNT
+
+    @extend_schema(
+        request=CriteriaSerializer,
+        responses=CountSerializer,
+        summary="Persons and episodes matching cohort criteria, small counts masked",
+    )
+    def post(self, request):
+        # The same form as the page validates the body: one grammar, one set of messages.
+        form = CohortCriteriaForm(_as_querydict(request.data))
+        if not form.is_valid():
+            return Response({"errors": form.errors.get_json_data()}, status=400)
+        criteria = form.criteria()
+        result = feasibility_count(criteria)
+        record_event(
+            action="feasibility.counted",
+            actor=request.user,
+            target_type="warehouse.cohort",
+            after={"criteria": criteria.as_dict(), **result.as_dict(), "via": "api"},
+        )
+        return Response(CountSerializer(result.as_dict()).data)
+
+
+def _as_querydict(data) -> QueryDict:
+    if isinstance(data, QueryDict):
+        return data
+    if not isinstance(data, dict):
+        raise ValidationError({"errors": "The body must be a JSON object of criteria."})
+    query = QueryDict(mutable=True)
+    for key, value in data.items():
+        if isinstance(value, list):
+            query.setlist(key, [str(item) for item in value])
+        elif value is None:
+            continue
+        else:
+            query[key] = str(value)
+    return query
