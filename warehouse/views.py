@@ -16,7 +16,7 @@ from warehouse.selectors import fill_rates
 
 
 class CatalogueFilterForm(forms.Form):
-    q = forms.CharField(label=_("Search"), required=False, max_length=100)
+    q = forms.CharField(label=_("Words to look for"), required=False, max_length=100)
     table = forms.ChoiceField(label=_("OMOP table"), required=False)
     sensitivity = forms.ChoiceField(label=_("Sensitivity"), required=False)
 
