@@ -8,7 +8,6 @@ Entries it fills lose their fuzzy flag; entries it does not know are left as the
 from __future__ import annotations
 
 import json
-import re
 import sys
 from pathlib import Path
 
