@@ -29,6 +29,8 @@ migrate: messages
 
 demo: migrate
 	$(MANAGE) load_demo
+	$(MANAGE) load_demo_projects
+	$(MANAGE) generate_warehouse --size XS --seed 1 --if-empty
 
 run: demo
 	$(MANAGE) serve_demo

@@ -53,3 +53,13 @@ class UserAdmin(DjangoUserAdmin):
         ),
     )
     filter_horizontal = ("groups",)
+
+
+# DRF's token admin would show every API token in clear to administrators: tokens are managed by
+# their owners on their account page only.
+try:
+    from rest_framework.authtoken.admin import TokenProxy
+except ImportError:  # pragma: no cover - authtoken not installed
+    TokenProxy = None
+if TokenProxy is not None and admin.site.is_registered(TokenProxy):
+    admin.site.unregister(TokenProxy)

@@ -31,6 +31,11 @@ class Permission(enum.StrEnum):
     MATCH_IDENTITIES = "match_identities"
     VIEW_CATALOGUE = "view_catalogue"
     RUN_FEASIBILITY_COUNT = "run_feasibility_count"
+    CREATE_PROJECT = "create_project"
+    VIEW_PROJECT = "view_project"
+    EDIT_PROJECT = "edit_project"
+    MANAGE_TEAM = "manage_team"
+    SUBMIT_PROJECT = "submit_project"
 
 
 ALL_ROLES = frozenset(Role)
@@ -48,6 +53,13 @@ ROLE_GRANTS: dict[Permission, frozenset[Role]] = {
     # Counts are for drafting a request (MIN-11); the commission and the data office see them in
     # the files they review.
     Permission.RUN_FEASIBILITY_COUNT: frozenset({Role.RESEARCHER}),
+    Permission.CREATE_PROJECT: frozenset({Role.RESEARCHER}),
+    # Without an object: "may see some project" (lists); each project decides through the
+    # object rules that projects/apps.py registers (team membership, staff roles).
+    Permission.VIEW_PROJECT: frozenset({Role.RESEARCHER, Role.SECRETARIAT, Role.DPO}),
+    Permission.EDIT_PROJECT: frozenset({Role.RESEARCHER}),
+    Permission.MANAGE_TEAM: frozenset({Role.RESEARCHER}),
+    Permission.SUBMIT_PROJECT: frozenset({Role.RESEARCHER}),
 }
 
 missing = set(Permission) - set(ROLE_GRANTS)

@@ -62,8 +62,8 @@ EMPTY_STATES: dict[Role, str | Promise] = {
         "delivered to you."
     ),
     Role.SECRETARIAT: _(
-        "No file is waiting for you. Submitted protocols to check for admissibility, projects "
-        "without rapporteurs and the next commission sessions will be listed here."
+        "Projects without rapporteurs and the next commission sessions will be listed here "
+        "once the commission's review is in place."
     ),
     Role.COMMISSION_MEMBER: _(
         "No file is assigned to you. Projects awaiting your declaration of interests, the "

@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "guardian",
     "csp",
     "rest_framework",
+    "rest_framework.authtoken",
     "drf_spectacular",
     "eds_portal",
     "warehouse",
@@ -387,8 +388,11 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Portail EDS <eds-portail@loc
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        # Session only: it carries the second factor verified at login.
+        # The session carries the second factor verified at login.
         "rest_framework.authentication.SessionAuthentication",
+        # Researchers' scripts. A token carries no second factor, so DenyUnlessDeclared refuses
+        # it for every account that must pass one (staff roles).
+        "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["eds_portal.api.permissions.DenyUnlessDeclared"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -402,6 +406,19 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["eds_portal.api.permissions.DenyUnlessDeclared"],
+    # Swagger UI and Redoc come from static/vendor/ (no CDN: strict CSP). The documentation
+    # views render templates/api/, whose scripts are all files (no inline script).
+    "SWAGGER_UI_DIST": f"/{STATIC_URL.strip('/')}/vendor/swagger-ui",
+    "SWAGGER_UI_FAVICON_HREF": f"/{STATIC_URL.strip('/')}/eds_portal/favicon.svg",
+    "REDOC_DIST": f"/{STATIC_URL.strip('/')}/vendor/redoc",
+    # No validator badge: it would send the schema's address to validator.swagger.io.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    # Search runs in a worker built from a blob: URL, which the CSP does not allow.
+    "REDOC_UI_SETTINGS": {"disableSearch": True},
+    "ENUM_NAME_OVERRIDES": {
+        "ProjectStatusEnum": "projects.models.ProjectStatus",
+        "TeamRoleEnum": "projects.models.TeamRole",
+    },
 }
 
 # --- Logging ----------------------------------------------------------------------------------
@@ -433,3 +450,28 @@ EDS_WAREHOUSE_KEY = env_str(
 )
 # Counts from 1 to this value minus one are shown as "< N" (MIN-11).
 EDS_SMALL_CELL_THRESHOLD = env_int("EDS_SMALL_CELL_THRESHOLD", 11)
+# Largest file accepted for upload (project attachments), in bytes.
+EDS_MAX_UPLOAD_BYTES = env_int("EDS_MAX_UPLOAD_MB", 20) * 1024 * 1024
+# Django writes every uploaded file to disk whatever its size; the first handler drops a file
+# as soon as it passes EDS_MAX_UPLOAD_BYTES. Files above FILE_UPLOAD_MAX_MEMORY_SIZE (Django's
+# 2.5 MB default) go to a temporary file rather than memory.
+FILE_UPLOAD_HANDLERS = [
+    "projects.uploads.UploadSizeLimitHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+# Stored uploads are private: readable by the portal's own account and group only.
+FILE_UPLOAD_PERMISSIONS = 0o640
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o750
+# Days during which a team invitation link can be accepted.
+EDS_INVITATION_DAYS = env_int("EDS_INVITATION_DAYS", 7)
+# The portal's address as its users reach it, for the absolute links sent by e-mail.
+EDS_PUBLIC_URL = env_str("EDS_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+_public_url = urlsplit(EDS_PUBLIC_URL)
+if _public_url.scheme not in {"http", "https"} or not _public_url.netloc:
+    raise ImproperlyConfigured(
+        f"EDS_PUBLIC_URL={EDS_PUBLIC_URL!r} is not an absolute http(s) address "
+        "(e.g. https://eds-portail.example.fr)."
+    )
+if EDS_INVITATION_DAYS < 1:
+    raise ImproperlyConfigured(f"EDS_INVITATION_DAYS={EDS_INVITATION_DAYS} must be at least 1.")

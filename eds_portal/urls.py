@@ -1,15 +1,41 @@
+from csp.constants import NONCE
+from csp.decorators import csp_update
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.decorators import method_decorator
 from django.views.i18n import set_language
 from django_otp.admin import OTPAdminSite
+from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerSplitView
 
+from eds_portal.api.permissions import DenyUnlessDeclared
+from eds_portal.authz import Permission
 from eds_portal.views.audit import AuditExportView, AuditTrailView
 from eds_portal.views.auth import LoginView, LogoutView, TwoFactorSetupView, TwoFactorVerifyView
 from eds_portal.views.home import HealthView, HomeView
+from projects.api_token_views import ApiTokenView
 
 # The administration site asks for the second factor too.
 admin.site.__class__ = OTPAdminSite
 admin.site.site_header = "EDS CONTACT"
+
+
+class ApiDocsView(SpectacularSwaggerSplitView):
+    """Swagger UI from static/vendor/; its init script is a second request, not inline (CSP)."""
+
+    required_permission = Permission.USE_API
+    permission_classes = [DenyUnlessDeclared]
+    url_name = "api_schema"
+    template_name = "api/swagger_ui.html"
+
+
+# Redoc writes its styles into <style> elements: this page alone accepts styles with its nonce.
+@method_decorator(csp_update({"style-src": [NONCE]}), name="dispatch")
+class ApiRedocView(SpectacularRedocView):
+    required_permission = Permission.USE_API
+    permission_classes = [DenyUnlessDeclared]
+    url_name = "api_schema"
+    template_name = "api/redoc.html"
+
 
 urlpatterns = [
     path("", HomeView.as_view(), name="home"),
@@ -22,7 +48,12 @@ urlpatterns = [
     path("i18n/setlang/", set_language, name="set_language"),
     path("healthz", HealthView.as_view(), name="healthz"),
     path("warehouse/", include("warehouse.urls")),
+    path("projects/", include("projects.urls")),
+    path("account/api-token/", ApiTokenView.as_view(), name="api_token"),
     path("api/v1/", include("eds_portal.api.urls")),
+    path("api/v1/docs/", ApiDocsView.as_view(), name="api_docs"),
+    path("api/v1/redoc/", ApiRedocView.as_view(), name="api_redoc"),
+    path("api/v1/projects/", include("projects.api_urls")),
     path("api/v1/warehouse/", include("warehouse.api_urls")),
     path("admin/", admin.site.urls),
 ]

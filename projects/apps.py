@@ -5,3 +5,9 @@ from django.utils.translation import gettext_lazy as _
 class ProjectsConfig(AppConfig):
     name = "projects"
     verbose_name = _("Research projects")
+
+    def ready(self) -> None:
+        from projects import panels, permissions
+
+        permissions.register()
+        panels.register()

@@ -137,3 +137,23 @@ PERSONAS = [
 def persona(request):
     """Indirect fixture: ``@pytest.mark.parametrize("persona", [...], indirect=True)``."""
     return request.getfixturevalue(request.param)
+
+
+@pytest.fixture(autouse=True)
+def _private_storage(tmp_path, settings):
+    """Uploaded files of a test go to its own folder, never into the repository's var/."""
+    storages = {name: dict(config) for name, config in settings.STORAGES.items()}
+    storages["default"] = {
+        **storages["default"],
+        "OPTIONS": {"location": str(tmp_path / "private")},
+    }
+    settings.STORAGES = storages
+
+
+@pytest.fixture
+def english():
+    """Messages of actions and forms called outside a request, in English (the msgids)."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield

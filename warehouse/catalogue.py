@@ -291,8 +291,8 @@ VARIABLES: tuple[Variable, ...] = (
     ),
     _v(
         "person.residence",
-        "location",
-        "zip",
+        "person",
+        "location_id",
         "Lieu de résidence",
         "Place of residence",
         "Code postal de résidence, livré réduit au département ou à la région.",
@@ -400,6 +400,7 @@ VARIABLES: tuple[Variable, ...] = (
         "Time the call reached the call centre.",
         S.QUASI_IDENTIFIER,
         TIMESTAMP,
+        concept_filter=CALL,
     ),
     _v(
         "call.ended",
@@ -411,6 +412,7 @@ VARIABLES: tuple[Variable, ...] = (
         "Time the call regulation ended.",
         S.QUASI_IDENTIFIER,
         TIMESTAMP,
+        concept_filter=CALL,
     ),
     _observation(
         "call.reason",
@@ -460,6 +462,7 @@ VARIABLES: tuple[Variable, ...] = (
         "Doctor's arrival or start of the consultation.",
         S.QUASI_IDENTIFIER,
         TIMESTAMP,
+        concept_filter=MEDICAL_ACT,
     ),
     _v(
         "act.end",
@@ -471,6 +474,7 @@ VARIABLES: tuple[Variable, ...] = (
         "End of the consultation.",
         S.QUASI_IDENTIFIER,
         TIMESTAMP,
+        concept_filter=MEDICAL_ACT,
     ),
     _v(
         "diagnosis.icpc2",

@@ -54,10 +54,11 @@ def care_sites_of(*, associations: tuple[int, ...] = (), departements: tuple[str
     from warehouse.models import CareSite
 
     condition = Q()
-    if associations:
-        condition |= Q(care_site_id__in=associations) | Q(
-            care_site_source_value__in=[f"ASSOC-{pk:02d}" for pk in associations]
-        )
+    # An association's own site is "SOS-07"; its consultation centres "SOS-07-C1", "SOS-07-C2".
+    for pk in associations:
+        source = f"SOS-{pk:02d}"
+        condition |= Q(care_site_source_value=source)
+        condition |= Q(care_site_source_value__startswith=f"{source}-")
     if departements:
         condition |= Q(location__county__in=departements)
     return CareSite.objects.filter(condition).values("care_site_id")

@@ -15,7 +15,6 @@ pytestmark = pytest.mark.django_db
 @pytest.mark.parametrize(
     ("persona", "role"),
     [
-        ("researcher", Role.RESEARCHER),
         ("secretariat", Role.SECRETARIAT),
         ("commission_member", Role.COMMISSION_MEMBER),
         ("patient_representative", Role.PATIENT_REPRESENTATIVE),
@@ -37,6 +36,20 @@ def test_home_shows_each_role_its_section_and_empty_state(client, persona, role,
     other_roles = set(Role) - persona.roles
     for other in other_roles:
         assert f'id="role-{other.value}"' not in html
+
+
+@pytest.mark.django_db(databases=["default", "warehouse"])
+def test_researcher_home_lists_projects_and_what_is_awaited(client, researcher):
+    from projects.actions import create_project
+
+    login(client, researcher)
+    html = client.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "No research project yet" in html
+    project = create_project(by=researcher, title="Otites en hiver")
+    html = client.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert project.reference in html
+    assert "Complete the sections and submit." in html
+    assert escape(str(EMPTY_STATES[Role.RESEARCHER])) not in html
 
 
 def test_auditor_home_lists_recent_events_and_not_the_empty_state(client, auditor):

@@ -127,3 +127,10 @@ def test_pages_carry_no_inline_script(client, dpo):
             assert "src=" in tag, f"inline script: {tag}"
         assert not re.search(r"\son[a-z]+=", html), "inline event handler"
         assert "<style" not in html
+
+
+@pytest.mark.django_db(databases="__all__")
+def test_models_and_migrations_agree():
+    from django.core.management import call_command
+
+    call_command("makemigrations", check=True, dry_run=True, verbosity=0)

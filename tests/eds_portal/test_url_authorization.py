@@ -73,6 +73,10 @@ def _all_urls():
 
 
 URLS = _all_urls()
+# URLs built with sample path values (objects that do not exist): every role gets 404 there.
+OBJECT_URLS = {
+    _concrete(route) for route, _pattern in _walk(get_resolver().url_patterns) if "<" in route
+}
 PERSONAS = [
     "researcher",
     "secretariat",
@@ -141,6 +145,8 @@ def test_allowed_roles_reach_their_pages(client, persona):
     """The other side of the meta-test: the grant table is not refusing everyone."""
     login(client, persona)
     for url, _name, access in URLS:
+        if url in OBJECT_URLS:
+            continue  # a page about one object: its own tests cover those who may see it
         if isinstance(access, Permission) and persona.roles & ROLE_GRANTS[access]:
             # 405: a POST-only endpoint that let the user through the permission check.
             assert client.get(url).status_code in (200, 405), url

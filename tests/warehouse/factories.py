@@ -33,7 +33,7 @@ def care_site(pk: int, departement: str) -> CareSite:
         care_site_id=pk,
         care_site_name=f"SOS {pk}",
         location=location,
-        care_site_source_value=f"ASSOC-{pk:02d}",
+        care_site_source_value=f"SOS-{pk:02d}",
     )
 
 

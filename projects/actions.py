@@ -1,0 +1,199 @@
+"""Writes of the researcher's side: projects, drafts, submission, withdrawal.
+
+Keyword-only functions with an explicit actor (``by=``), one transaction each, each writing its
+audit event. Views, the API and commands call them; they do not save models themselves.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import Max
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from eds_portal.audit import record_event
+from eds_portal.roles import Role
+from projects import workflow
+from projects.models import (
+    Draft,
+    Project,
+    ProjectStatus,
+    ProtocolVersion,
+    TeamMembership,
+    TeamRole,
+)
+from projects.routes import propose_route
+from projects.sections import BY_KEY
+
+TITLE_FALLBACK_LENGTH = 300
+
+
+def _next_reference() -> str:
+    year = timezone.now().year
+    prefix = f"EDS-{year}-"
+    last = (
+        Project.objects.select_for_update()
+        .filter(reference__startswith=prefix)
+        .order_by("-reference")
+        .values_list("reference", flat=True)
+        .first()
+    )
+    number = int(last.rsplit("-", 1)[1]) + 1 if last else 1
+    return f"{prefix}{number:04d}"
+
+
+@transaction.atomic
+def create_project(*, by: Any, title: str) -> Project:
+    """A new project in draft, with its author as lead."""
+    project = Project.objects.create(
+        reference=_next_reference(), created_by=by, title=title.strip()[:TITLE_FALLBACK_LENGTH]
+    )
+    Draft.objects.create(
+        project=project, updated_by=by, content={"identification": {"lay_title": project.title}}
+    )
+    TeamMembership.objects.create(project=project, user=by, role=TeamRole.LEAD)
+    record_event(
+        action="project.created",
+        actor=by,
+        target=project,
+        after={"reference": project.reference, "status": project.status},
+    )
+    return project
+
+
+class NotEditable(Exception):
+    pass
+
+
+@transaction.atomic
+def save_section(*, project: Project, section_key: str, raw: dict[str, Any], by: Any) -> Draft:
+    """Stores what was typed in a section, valid or not: nothing is ever lost."""
+    section = BY_KEY[section_key]
+    locked = Project.objects.select_for_update().get(pk=project.pk)
+    if not locked.is_editable:
+        raise NotEditable(locked.status)
+    draft = locked.draft
+    before = draft.content.get(section.key)
+    content = copy.deepcopy(draft.content)
+    content[section.key] = raw
+    draft.content = content
+    draft.updated_by = by
+    draft.save(update_fields=["content", "updated_by", "updated_at"])
+    title = (content.get("identification") or {}).get("lay_title", "").strip()
+    changes = ["updated_at"]
+    if title and title != locked.title:
+        locked.title = title[:TITLE_FALLBACK_LENGTH]
+        changes.append("title")
+    if section.key == "route":
+        proposal = propose_route(raw)
+        if proposal.requires_consent != locked.requires_consent:
+            locked.requires_consent = proposal.requires_consent
+            changes.append("requires_consent")
+    locked.save(update_fields=changes)
+    # The trail says which fields changed, not what was typed (it may be long or personal).
+    changed = sorted(
+        {*(before or {}).keys(), *raw.keys()}
+        - {key for key in raw if (before or {}).get(key) == raw[key]}
+    )
+    record_event(
+        action="project.section_saved",
+        actor=by,
+        target=locked,
+        after={"section": section.key, "changed_fields": changed},
+    )
+    return draft
+
+
+def _snapshot(project: Project) -> dict[str, Any]:
+    """The frozen content of a version: the sections, the team and the attachment list."""
+    content = copy.deepcopy(project.draft.content)
+    content["_team"] = [
+        {"user": m.user_id, "email": m.user.email, "name": m.user.full_name, "role": m.role}
+        for m in project.memberships.select_related("user").order_by("role", "user__email")
+    ]
+    content["_attachments"] = [
+        {"id": a.pk, "kind": a.kind, "name": a.original_name, "sha256": a.sha256}
+        for a in project.attachments.filter(removed_at__isnull=True).order_by("kind", "pk")
+    ]
+    return content
+
+
+def _notify_submission(project: Project, version: ProtocolVersion) -> None:
+    User = get_user_model()
+    url = reverse("project_detail", args=[project.pk])
+    secretariat = list(
+        User.objects.filter(groups__name=Role.SECRETARIAT.value, is_active=True).values_list(
+            "email", flat=True
+        )
+    )
+    subject = _("[%(ref)s] Version %(n)s submitted") % {
+        "ref": project.reference,
+        "n": version.number,
+    }
+    if secretariat:
+        send_mail(
+            subject,
+            _(
+                "The project “%(title)s” submitted its version %(n)s. It awaits your "
+                "admissibility check: %(url)s"
+            )
+            % {"title": project.title, "n": version.number, "url": url},
+            None,
+            secretariat,
+        )
+    team = list(
+        project.memberships.filter(user__is_active=True).values_list("user__email", flat=True)
+    )
+    send_mail(
+        subject,
+        _(
+            "Your version %(n)s of “%(title)s” was submitted on %(when)s. The secretariat "
+            "will check that the file is complete; you will be told of every step."
+        )
+        % {
+            "n": version.number,
+            "title": project.title,
+            "when": timezone.localtime(version.submitted_at).strftime("%d/%m/%Y %H:%M"),
+        },
+        None,
+        team,
+    )
+
+
+@transaction.atomic
+def submit_project(*, project: Project, by: Any) -> ProtocolVersion:
+    """Freezes the draft into a new immutable version and sends it on (GOV-12)."""
+    locked = Project.objects.select_for_update().get(pk=project.pk)
+    name = "resubmit" if locked.status == ProjectStatus.CHANGES_REQUESTED else "submit"
+    reasons = workflow.reasons_against(locked, name, by)
+    if reasons:
+        raise workflow.TransitionRefused(reasons)
+    number = (locked.versions.aggregate(n=Max("number"))["n"] or 0) + 1
+    version = ProtocolVersion.objects.create(
+        project=locked,
+        number=number,
+        content=_snapshot(locked),
+        submitted_at=timezone.now(),
+        submitted_by=by,
+    )
+    version.attachments.set(locked.attachments.filter(removed_at__isnull=True))
+    locked.draft.based_on = version
+    locked.draft.save(update_fields=["based_on"])
+    workflow.fire(
+        locked, name, by=by, details={"version": number, "content_sha256": version.content_sha256}
+    )
+    transaction.on_commit(lambda: _notify_submission(locked, version))
+    return version
+
+
+@transaction.atomic
+def withdraw_project(*, project: Project, by: Any, reason: str) -> Project:
+    if not reason.strip():
+        raise workflow.TransitionRefused([_("Give the reason for the withdrawal.")])
+    return workflow.fire(project, "withdraw", by=by, details={"reason": reason.strip()})

@@ -1,0 +1,132 @@
+"""Sample projects for `make run`: a draft half-filled, a submitted one, a withdrawn one."""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.core.files.base import ContentFile
+from django.db import transaction
+
+from projects.actions import create_project, save_section, submit_project, withdraw_project
+from projects.models import Attachment, AttachmentKind, Project
+
+# A one-page PDF, enough for the type check and for a browser to open.
+DEMO_PDF = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+    b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\n"
+    b"trailer<</Root 1 0 R>>\n%%EOF\n"
+)
+
+SECTIONS = {
+    "identification": {
+        "lay_title": "Bronchiolites du nourrisson vues en visite à domicile",
+        "acronym": "BRONCHIO-DOM",
+        "summary": "Décrire les bronchiolites du nourrisson prises en charge par SOS Médecins "
+        "et leur orientation, pour améliorer la régulation en période épidémique.",
+        "scientific_lead": "Dr Claire Chercheuse, Inserm U1234",
+    },
+    "purpose": {
+        "objectives": "Décrire l'incidence hebdomadaire et l'orientation des bronchiolites.",
+        "medical_domains": "Pédiatrie, pneumologie",
+        "public_interest": "Mieux orienter les nourrissons pendant l'épidémie hivernale.",
+        "expected_benefits": "Des recommandations de régulation pour les associations.",
+        "prohibited_purposes": "on",
+    },
+    "methodology": {
+        "methodology": "Étude rétrospective descriptive sur trois saisons hivernales.",
+        "population": "Enfants de moins de 2 ans vus par SOS Médecins.",
+        "planned_start": "2027-01-01",
+        "planned_end": "2027-12-31",
+    },
+    "actors": {
+        "controller_name": "Inserm",
+        "controller_type": "public",
+        "controller_location": "101 rue de Tolbiac, 75013 Paris",
+        "controller_representative": "Le président-directeur général",
+        "funders": "Aucun",
+        "analysis_platform": "Plateforme HDS de l'Inserm",
+        "data_recipients": "Claire Chercheuse, Inserm",
+        "analysis_in_eu": "on",
+    },
+    "information": {
+        "information_mode": "exception",
+        "exception_reason": "Personnes vues il y a plusieurs années, non joignables.",
+        "interests_summary": "Aucun lien d'intérêt déclaré.",
+    },
+    "route": {
+        "involves_human_person": "no",
+        "internal_use": "none",
+        "linkage_other_sources": "no",
+        "data_outside_reference": "no",
+        "processing_outside_eu": "no",
+        "needs_consent": "no",
+        "confirmed_route": "mr004",
+        "route_confirmed": "on",
+    },
+    "data_request": {
+        "var__person.sex": "on",
+        "just__person.sex": "Décrire la population.",
+        "gen__person.sex": "exact",
+        "var__person.birth_date": "on",
+        "just__person.birth_date": "Âge en mois.",
+        "gen__person.birth_date": "year",
+        "var__diagnosis.icpc2": "on",
+        "just__diagnosis.icpc2": "Repérer les bronchiolites.",
+        "gen__diagnosis.icpc2": "exact",
+        "var__outcome.kind": "on",
+        "just__outcome.kind": "Décrire l'orientation.",
+        "gen__outcome.kind": "exact",
+        "icpc2_codes": "R78",
+        "age_max": "2",
+        "expected_persons": "5000",
+        "access_months": "24",
+    },
+}
+
+
+def _attach_all(project: Project, by) -> None:
+    for kind in (
+        AttachmentKind.PROTOCOL,
+        AttachmentKind.INFORMATION_NOTE,
+        AttachmentKind.DECLARATION_OF_INTERESTS,
+    ):
+        attachment = Attachment(
+            project=project,
+            kind=kind,
+            original_name=f"{kind}.pdf",
+            content_type="application/pdf",
+            size=len(DEMO_PDF),
+            sha256=hashlib.sha256(DEMO_PDF).hexdigest(),
+            uploaded_by=by,
+        )
+        attachment.file.save(f"{kind}.pdf", ContentFile(DEMO_PDF), save=False)
+        attachment.save()
+
+
+@transaction.atomic
+def load(researcher) -> list[Project]:
+    if Project.objects.filter(created_by=researcher).exists():
+        return list(Project.objects.filter(created_by=researcher))
+    draft = create_project(by=researcher, title="Otites moyennes aiguës de l'enfant")
+    save_section(
+        project=draft,
+        section_key="identification",
+        by=researcher,
+        raw={
+            "lay_title": "Otites moyennes aiguës de l'enfant",
+            "acronym": "OMA-SOS",
+            "summary": "",
+            "scientific_lead": "Dr Claire Chercheuse",
+        },
+    )
+    submitted = create_project(by=researcher, title=SECTIONS["identification"]["lay_title"])
+    for key, raw in SECTIONS.items():
+        save_section(project=submitted, section_key=key, raw=dict(raw), by=researcher)
+    _attach_all(submitted, researcher)
+    submit_project(project=submitted, by=researcher)
+    withdrawn = create_project(by=researcher, title="Sutures en centre de consultation")
+    withdraw_project(
+        project=withdrawn, by=researcher, reason="Projet repris dans une étude nationale."
+    )
+    return [draft, submitted, withdrawn]

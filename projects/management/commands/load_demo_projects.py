@@ -1,0 +1,24 @@
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from eds_portal.demo import DEMO_ACCOUNTS
+from eds_portal.models import User
+from eds_portal.roles import Role
+from projects import demo
+
+
+class Command(BaseCommand):
+    help = "Creates sample projects (draft, submitted, withdrawn) for the demo researcher."
+
+    def handle(self, *args, **options):
+        if settings.PRODUCTION:
+            raise CommandError("Demo data is never created in production.")
+        email = next(a.email for a in DEMO_ACCOUNTS if Role.RESEARCHER in a.roles)
+        researcher = User.objects.filter(email=email).first()
+        if researcher is None:
+            raise CommandError("Run load_demo first: the demo researcher does not exist.")
+        projects = demo.load(researcher)
+        for project in projects:
+            self.stdout.write(
+                f"  {project.reference} {project.get_status_display()}: {project.title}"
+            )

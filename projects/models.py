@@ -1,0 +1,294 @@
+"""A research project's life: its draft, its immutable submitted versions and its team.
+
+The draft is the only editable thing. It stores what the applicant typed, section by section,
+valid or not, so that nothing is ever lost; validation happens when a section is saved (to show
+messages) and in the completeness check (to allow submission). Submitting freezes the draft's
+content into a ``ProtocolVersion`` whose content never changes again.
+
+Only ``projects.workflow`` changes ``Project.status``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class ProjectStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    """Being written by the team; never submitted yet."""
+    SUBMITTED = "submitted", _("Submitted")
+    """Waiting for the secretariat's admissibility check."""
+    INCOMPLETE = "incomplete", _("Returned as incomplete")
+    """The secretariat listed missing items; the team completes the draft and resubmits."""
+    UNDER_REVIEW = "under_review", _("Under review")
+    """In the commission's hands."""
+    CHANGES_REQUESTED = "changes_requested", _("Changes requested")
+    """The commission asked for a revised version."""
+    APPROVED = "approved", _("Approved")
+    """Favourable opinion; the approved data specification is frozen."""
+    REJECTED = "rejected", _("Rejected")
+    """Unfavourable opinion."""
+    FORMALITIES = "formalities", _("Formalities")
+    """CNIL formality and directory registration under way."""
+    PUBLISHED = "published", _("Published")
+    """Public page online; the information window runs."""
+    ACTIVE = "active", _("Active")
+    """Data delivered."""
+    SUSPENDED = "suspended", _("Suspended")
+    """Access paused."""
+    CLOSED = "closed", _("Closed")
+    """Finished; data destroyed."""
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+    """Withdrawn by the team before any delivery."""
+
+
+EDITABLE_STATUSES = frozenset(
+    {ProjectStatus.DRAFT, ProjectStatus.INCOMPLETE, ProjectStatus.CHANGES_REQUESTED}
+)
+
+
+class RegulatoryRoute(models.TextChoices):
+    INTERNAL = "internal", _("Internal use of the warehouse")
+    """Indicators, coding quality, decision support or feasibility (GOV-01)."""
+    MR004 = "mr004", _("MR-004 (research not involving the human person)")
+    """Declaration of conformity to the reference methodology MR-004."""
+    MR001 = "mr001", _("MR-001 (research involving the human person, with consent)")
+    """Needs a CPP opinion and consent: outside the EDS-only workflow (GOV-03)."""
+    MR003 = "mr003", _("MR-003 (research involving the human person, non-opposition)")
+    """Needs a CPP opinion: outside the EDS-only workflow (GOV-03)."""
+    AUTHORISATION = "authorisation", _("CNIL authorisation")
+    """Outside MR-004 (linkage, other data...): CESREES opinion and CNIL authorisation (GOV-04)."""
+    NOT_POSSIBLE = "not_possible", _("Not possible in this portal")
+    """The project cannot be carried out with warehouse data through this portal."""
+
+
+class TeamRole(models.TextChoices):
+    LEAD = "lead", _("Project lead")
+    """Submits, invites and removes members; one per project."""
+    CO_INVESTIGATOR = "co_investigator", _("Co-investigator")
+    """Edits the draft."""
+    ANALYST = "analyst", _("Analyst")
+    """Receives data only."""
+
+
+class Project(models.Model):
+    reference = models.CharField(_("reference"), max_length=20, unique=True)
+    status = models.CharField(
+        _("status"),
+        max_length=20,
+        choices=ProjectStatus.choices,
+        default=ProjectStatus.DRAFT,
+        db_index=True,
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+    # Working title from the draft, for lists; the versions hold the submitted one.
+    title = models.CharField(_("title"), max_length=300)
+    # Set by the regulatory questionnaire; the consent register reads it (CON-*).
+    requires_consent = models.BooleanField(_("requires consent"), default=False)
+    withdrawn_at = models.DateTimeField(_("withdrawn at"), null=True, blank=True)
+    withdrawal_reason = models.TextField(_("withdrawal reason"), blank=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("project")
+        verbose_name_plural = _("projects")
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(
+                    withdrawn_at__isnull=True,
+                    status__in=[s for s in ProjectStatus.values if s != ProjectStatus.WITHDRAWN],
+                )
+                | Q(withdrawn_at__isnull=False, status=ProjectStatus.WITHDRAWN),
+                name="project_withdrawn_at_iff_withdrawn",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.title}"
+
+    @property
+    def is_editable(self) -> bool:
+        return self.status in EDITABLE_STATUSES
+
+
+class Draft(models.Model):
+    """The editable content of a project: what the team typed, section by section."""
+
+    project = models.OneToOneField(Project, on_delete=models.CASCADE, related_name="draft")
+    # {section key: {field name: raw value as typed}}; the data request is a section too.
+    content = models.JSONField(default=dict)
+    based_on = models.ForeignKey(
+        "ProtocolVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"draft of {self.project_id}"
+
+
+def content_hash(content: dict) -> str:
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+class ProtocolVersion(models.Model):
+    """An immutable submitted version. Reviews, votes and decisions point at one."""
+
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="versions")
+    number = models.PositiveIntegerField(_("version"))
+    content = models.JSONField(_("content"))
+    content_sha256 = models.CharField(max_length=64)
+    submitted_at = models.DateTimeField(_("submitted at"))
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("submitted by"),
+    )
+    # An amendment after approval (GOV-13) versus a revision during review.
+    is_amendment = models.BooleanField(_("amendment"), default=False)
+
+    class Meta:
+        verbose_name = _("protocol version")
+        verbose_name_plural = _("protocol versions")
+        ordering = ["project", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "number"], name="version_number_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project_id} v{self.number}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise PermissionError("A submitted version is immutable; submit a new one.")
+        self.content_sha256 = content_hash(self.content)
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("A submitted version is immutable.")
+
+
+class TeamMembership(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="project_memberships"
+    )
+    role = models.CharField(_("role"), max_length=20, choices=TeamRole.choices)
+    added_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("team member")
+        verbose_name_plural = _("team members")
+        constraints = [
+            models.UniqueConstraint(fields=["project", "user"], name="membership_unique"),
+            models.UniqueConstraint(
+                fields=["project"], condition=Q(role="lead"), name="one_lead_per_project"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.role} of {self.project_id}"
+
+
+class AttachmentKind(models.TextChoices):
+    PROTOCOL = "protocol", _("Full protocol")
+    """The detailed research protocol."""
+    INFORMATION_NOTE = "information_note", _("Information note")
+    """The note that informs the persons concerned (TRA-03)."""
+    DECLARATION_OF_INTERESTS = "declaration_of_interests", _("Declaration of interests")
+    """Of the controller and of every processor or laboratory (GOV-08)."""
+    CV = "cv", _("Curriculum vitae")
+    """Of the scientific lead and team members."""
+
+
+def attachment_path(instance: Attachment, filename: str) -> str:
+    # The stored name is random: the original (sanitised) name is kept in a column.
+    return f"projects/{instance.project_id}/attachments/{instance.sha256[:16]}-{filename}"
+
+
+class Attachment(models.Model):
+    """A file of a project, in private storage, served only through a permission check.
+
+    Removing it from the draft keeps the file: the versions submitted with it keep it.
+    """
+
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="attachments")
+    kind = models.CharField(_("kind"), max_length=30, choices=AttachmentKind.choices)
+    original_name = models.CharField(_("file name"), max_length=200)
+    file = models.FileField(upload_to=attachment_path, max_length=300)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    uploaded_at = models.DateTimeField(default=timezone.now)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    removed_at = models.DateTimeField(null=True, blank=True)
+    versions = models.ManyToManyField(ProtocolVersion, related_name="attachments", blank=True)
+
+    class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+        ordering = ["kind", "uploaded_at"]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+
+class Invitation(models.Model):
+    """An invitation to join a project's team, accepted through an expiring link."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField(_("e-mail address"))
+    role = models.CharField(
+        _("role"),
+        max_length=20,
+        choices=[
+            (TeamRole.CO_INVESTIGATOR.value, TeamRole.CO_INVESTIGATOR.label),
+            (TeamRole.ANALYST.value, TeamRole.ANALYST.label),
+        ],
+    )
+    # Only the hash is stored: the token itself travels in the e-mail.
+    token_sha256 = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(accepted_at__isnull=True, accepted_by__isnull=True)
+                | Q(accepted_at__isnull=False, accepted_by__isnull=False),
+                name="invitation_accepted_pair",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} → {self.project_id}"

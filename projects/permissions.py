@@ -1,0 +1,50 @@
+"""Who may do what on a project, registered with the authorization facade.
+
+Team members see their project; the lead and co-investigators edit the draft while it is
+editable; only the lead submits, withdraws and manages the team. The secretariat and the DPO
+see every project. (Commission members will see the files they are not conflicted on.)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eds_portal.authz import Permission, register_object_rule
+from eds_portal.roles import Role
+from projects.models import Project, TeamRole
+
+EDITORS = (TeamRole.LEAD, TeamRole.CO_INVESTIGATOR)
+
+
+def _role_in_project(user: Any, project: Project) -> str | None:
+    if not getattr(user, "is_authenticated", False):
+        return None
+    cache = getattr(project, "_member_roles", None)
+    if cache is None:
+        cache = dict(project.memberships.values_list("user_id", "role"))
+        project._member_roles = cache
+    return cache.get(user.pk)
+
+
+def is_member(user: Any, project: Project) -> bool:
+    return _role_in_project(user, project) is not None
+
+
+def can_edit(user: Any, project: Project) -> bool:
+    return project.is_editable and _role_in_project(user, project) in EDITORS
+
+
+def is_lead(user: Any, project: Project) -> bool:
+    return _role_in_project(user, project) == TeamRole.LEAD
+
+
+def register() -> None:
+    register_object_rule(
+        Permission.VIEW_PROJECT,
+        Project,
+        roles_on_all=frozenset({Role.SECRETARIAT, Role.DPO}),
+        predicate=is_member,
+    )
+    register_object_rule(Permission.EDIT_PROJECT, Project, predicate=can_edit)
+    register_object_rule(Permission.MANAGE_TEAM, Project, predicate=is_lead)
+    register_object_rule(Permission.SUBMIT_PROJECT, Project, predicate=is_lead)

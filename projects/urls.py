@@ -1,0 +1,50 @@
+from django.urls import path
+
+from projects.views import (
+    ProjectCreateView,
+    ProjectDetailView,
+    ProjectListView,
+    SectionEditView,
+    SubmitView,
+    VersionDetailView,
+    WithdrawView,
+)
+
+urlpatterns = [
+    path("", ProjectListView.as_view(), name="project_list"),
+    path("new/", ProjectCreateView.as_view(), name="project_new"),
+    path("<int:pk>/", ProjectDetailView.as_view(), name="project_detail"),
+    path("<int:pk>/sections/<slug:key>/", SectionEditView.as_view(), name="project_section"),
+    path("<int:pk>/submit/", SubmitView.as_view(), name="project_submit"),
+    path("<int:pk>/withdraw/", WithdrawView.as_view(), name="project_withdraw"),
+    path("<int:pk>/versions/<int:number>/", VersionDetailView.as_view(), name="project_version"),
+]
+
+# Team (projects/team_views.py).
+from projects.team_views import AcceptInvitationView, TeamView  # noqa: E402
+
+urlpatterns += [
+    path("<int:pk>/team/", TeamView.as_view(), name="project_team"),
+    path(
+        "invitations/<str:token>/", AcceptInvitationView.as_view(), name="project_invitation_accept"
+    ),
+]
+
+# Attachments (projects/attachment_views.py).
+from projects.attachment_views import AttachmentDownloadView, AttachmentListView  # noqa: E402
+
+urlpatterns += [
+    path("<int:pk>/attachments/", AttachmentListView.as_view(), name="project_attachments"),
+    path(
+        "<int:pk>/attachments/<int:attachment_id>/download/",
+        AttachmentDownloadView.as_view(),
+        name="project_attachment_download",
+    ),
+]
+
+# Version comparison (projects/compare_views.py).
+from projects.compare_views import VersionCompareView  # noqa: E402
+
+urlpatterns += [
+    path("<int:pk>/compare/", VersionCompareView.as_view(), name="project_compare"),
+]

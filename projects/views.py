@@ -1,0 +1,396 @@
+"""The researcher's pages: projects, sections of the draft, submission, versions, withdrawal."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Max, Prefetch
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.utils.translation import gettext_lazy as _
+
+from eds_portal.authz import Permission, has_permission, has_role
+from eds_portal.roles import Role
+from eds_portal.views.base import PermissionView
+from projects import workflow
+from projects.actions import (
+    NotEditable,
+    create_project,
+    save_section,
+    submit_project,
+    withdraw_project,
+)
+from projects.completeness import missing_items
+from projects.models import Project, ProtocolVersion, TeamMembership
+from projects.routes import propose_route
+from projects.sections import BY_KEY, SECTIONS, bound_form, raw_from_post
+from warehouse import catalogue
+from warehouse.catalogue import Generalisation
+
+PENDING_KEY = "projects:pending-section"
+
+
+def visible_projects(user):
+    """Projects the user may know exist."""
+    projects = Project.objects.all()
+    if not has_role(user, Role.SECRETARIAT, Role.DPO):
+        projects = projects.filter(memberships__user=user).distinct()
+    return projects
+
+
+class ProjectView(PermissionView):
+    """A page about one project: 404 for those who may not know it, 403 for the rest."""
+
+    permission = Permission.VIEW_PROJECT
+    object_permission: Permission = Permission.VIEW_PROJECT
+
+    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        project = Project.objects.select_related("draft").filter(pk=kwargs["pk"]).first()
+        if project is None or not has_permission(request.user, Permission.VIEW_PROJECT, project):
+            raise Http404
+        if not has_permission(request.user, self.object_permission, project):
+            raise PermissionDenied
+        self.project = project
+        return super(PermissionView, self).dispatch(request, *args, **kwargs)
+
+
+class ProjectListView(PermissionView):
+    permission = Permission.VIEW_PROJECT
+    template_name = "projects/project_list.html"
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        projects = (
+            visible_projects(request.user)
+            .annotate(
+                version_count=Count("versions", distinct=True),
+                last_submitted=Max("versions__submitted_at"),
+            )
+            .prefetch_related(
+                Prefetch(
+                    "memberships",
+                    queryset=TeamMembership.objects.filter(user=request.user),
+                    to_attr="my_membership",
+                )
+            )
+            .order_by("-updated_at")
+        )
+        return TemplateResponse(
+            request,
+            self.template_name,
+            {
+                "projects": projects,
+                "can_create": has_permission(request.user, Permission.CREATE_PROJECT),
+            },
+        )
+
+
+class NewProjectForm(forms.Form):
+    title = forms.CharField(
+        label=_("Working title"),
+        max_length=300,
+        help_text=_("You can change it later in the identification section."),
+    )
+
+
+class ProjectCreateView(PermissionView):
+    permission = Permission.CREATE_PROJECT
+    template_name = "projects/project_new.html"
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return TemplateResponse(request, self.template_name, {"form": NewProjectForm()})
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = NewProjectForm(request.POST)
+        if not form.is_valid():
+            return TemplateResponse(request, self.template_name, {"form": form}, status=400)
+        project = create_project(by=request.user, title=form.cleaned_data["title"])
+        messages.success(
+            request,
+            _(
+                "Project %(ref)s created. Fill in its sections in any "
+                "order; everything you save is kept."
+            )
+            % {"ref": project.reference},
+        )
+        return redirect("project_detail", pk=project.pk)
+
+
+def _section_states(project: Project, missing) -> list[dict]:
+    by_section: dict[str, int] = {}
+    for item in missing:
+        by_section[item.section] = by_section.get(item.section, 0) + 1
+    content = project.draft.content
+    return [
+        {
+            "section": section,
+            "started": section.key in content,
+            "missing": by_section.get(section.key, 0),
+        }
+        for section in SECTIONS
+    ]
+
+
+class ProjectDetailView(ProjectView):
+    template_name = "projects/project_detail.html"
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        project = self.project
+        missing = missing_items(project) if project.is_editable else []
+        return TemplateResponse(
+            request,
+            self.template_name,
+            {
+                "project": project,
+                "sections": _section_states(project, missing),
+                "missing": missing,
+                "versions": project.versions.select_related("submitted_by").order_by("-number"),
+                "team": project.memberships.select_related("user").order_by("role"),
+                "attachments": project.attachments.filter(removed_at__isnull=True),
+                "can_edit": has_permission(request.user, Permission.EDIT_PROJECT, project),
+                "can_submit": has_permission(request.user, Permission.SUBMIT_PROJECT, project)
+                and project.is_editable,
+                "can_withdraw": any(
+                    t.name == "withdraw" for t in workflow.available(project, request.user)
+                ),
+            },
+        )
+
+
+class SectionEditView(ProjectView):
+    """One section of the draft. Saving always stores what was typed, then shows the errors."""
+
+    object_permission = Permission.EDIT_PROJECT
+
+    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if request.method == "POST" and not request.user.is_authenticated:
+            # The session expired while typing: keep the text in the new anonymous session
+            # and give it back after the login (nothing typed is lost).
+            request.session[PENDING_KEY] = {
+                "path": request.path,
+                "raw": raw_from_post(request.POST),
+            }
+            messages.warning(
+                request,
+                _(
+                    "Your session expired. Sign in again: what you typed "
+                    "is kept and will be shown back to you."
+                ),
+            )
+            return redirect_to_login(request.path)
+        if kwargs.get("key") not in BY_KEY:
+            raise Http404
+        return super().dispatch(request, *args, **kwargs)
+
+    def _render(self, request, form, *, status=200, restored=False):
+        section = self.section
+        context = {
+            "project": self.project,
+            "section": section,
+            "form": form,
+            "sections": SECTIONS,
+            "restored": restored,
+        }
+        if section.key == "route" and form.is_bound:
+            context["proposal"] = propose_route(form.data)
+        if section.key == "data_request":
+            context.update(_data_request_context(form))
+        return TemplateResponse(
+            request, f"projects/section_{_template_for(section.key)}.html", context, status=status
+        )
+
+    def get(self, request: HttpRequest, pk: int, key: str) -> HttpResponse:
+        self.section = BY_KEY[key]
+        pending = request.session.get(PENDING_KEY)
+        if pending and pending.get("path") == request.path:
+            del request.session[PENDING_KEY]
+            form = self.section.form_class(_querydict(pending["raw"]))
+            form.is_valid()
+            return self._render(request, form, restored=True)
+        form = bound_form(self.section, self.project.draft.content)
+        if form.is_bound:
+            form.is_valid()  # to show what is still missing
+        return self._render(request, form)
+
+    def post(self, request: HttpRequest, pk: int, key: str) -> HttpResponse:
+        self.section = BY_KEY[key]
+        raw = raw_from_post(request.POST)
+        try:
+            save_section(project=self.project, section_key=key, raw=raw, by=request.user)
+        except NotEditable:
+            messages.error(request, _("This project can no longer be edited."))
+            return redirect("project_detail", pk=pk)
+        form = self.section.form_class(_querydict(raw))
+        if form.is_valid():
+            messages.success(request, _("Section saved and complete."))
+            if request.POST.get("action") == "next":
+                following = _next_section(key)
+                if following:
+                    return redirect("project_section", pk=pk, key=following)
+            return redirect("project_detail", pk=pk)
+        messages.info(
+            request,
+            _("Saved as a draft. The fields marked below still need attention before submission."),
+        )
+        return self._render(request, form)
+
+
+def _template_for(key: str) -> str:
+    return key if key in {"route", "data_request"} else "generic"
+
+
+def _next_section(key: str) -> str | None:
+    keys = [section.key for section in SECTIONS]
+    index = keys.index(key)
+    return keys[index + 1] if index + 1 < len(keys) else None
+
+
+def _querydict(raw):
+    from projects.sections import _as_querydict
+
+    return _as_querydict(raw)
+
+
+def _data_request_context(form) -> dict:
+    groups: dict[str, list] = {}
+    for variable in catalogue.exportable_variables():
+        groups.setdefault(variable.table, []).append(
+            {
+                "variable": variable,
+                "selected": form[f"var__{variable.code}"],
+                "justification": form[f"just__{variable.code}"],
+                "generalisation": form[f"gen__{variable.code}"],
+            }
+        )
+    return {"variable_groups": sorted(groups.items()), "criteria_form": form.criteria_form}
+
+
+class SubmitView(ProjectView):
+    object_permission = Permission.SUBMIT_PROJECT
+    template_name = "projects/submit.html"
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        project = self.project
+        return TemplateResponse(
+            request,
+            self.template_name,
+            {
+                "project": project,
+                "missing": missing_items(project) if project.is_editable else [],
+                "reasons": workflow.reasons_against(project, _submit_name(project), request.user),
+            },
+        )
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        try:
+            version = submit_project(project=self.project, by=request.user)
+        except workflow.TransitionRefused as refused:
+            for reason in refused.reasons:
+                messages.error(request, reason)
+            return redirect("project_submit", pk=pk)
+        messages.success(
+            request,
+            _(
+                "Version %(n)s submitted. The secretariat has been told and "
+                "the team will receive a confirmation by e-mail."
+            )
+            % {"n": version.number},
+        )
+        return redirect("project_version", pk=pk, number=version.number)
+
+
+def _submit_name(project: Project) -> str:
+    return "resubmit" if project.status == "changes_requested" else "submit"
+
+
+class WithdrawForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason for the withdrawal"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+
+
+class WithdrawView(ProjectView):
+    object_permission = Permission.SUBMIT_PROJECT
+    template_name = "projects/withdraw.html"
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        return TemplateResponse(
+            request, self.template_name, {"project": self.project, "form": WithdrawForm()}
+        )
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        form = WithdrawForm(request.POST)
+        if form.is_valid():
+            try:
+                withdraw_project(
+                    project=self.project, by=request.user, reason=form.cleaned_data["reason"]
+                )
+            except workflow.TransitionRefused as refused:
+                for reason in refused.reasons:
+                    form.add_error(None, reason)
+            else:
+                messages.success(request, _("The project has been withdrawn."))
+                return redirect("project_detail", pk=pk)
+        return TemplateResponse(
+            request, self.template_name, {"project": self.project, "form": form}, status=400
+        )
+
+
+class VersionDetailView(ProjectView):
+    template_name = "projects/version_detail.html"
+
+    def get(self, request: HttpRequest, pk: int, number: int) -> HttpResponse:
+        version = get_object_or_404(
+            ProtocolVersion.objects.select_related("submitted_by"),
+            project=self.project,
+            number=number,
+        )
+        sections = []
+        for section in SECTIONS:
+            form = bound_form(section, version.content)
+            rows = []
+            if form.is_bound:
+                form.is_valid()
+                for name, form_field in form.fields.items():
+                    value = version.content.get(section.key, {}).get(name)
+                    if section.key == "data_request" and name.startswith(
+                        ("var__", "just__", "gen__")
+                    ):
+                        continue
+                    rows.append({"label": form_field.label, "value": _display(form_field, value)})
+            sections.append({"section": section, "rows": rows})
+        request_spec = None
+        data_form = bound_form(BY_KEY["data_request"], version.content)
+        if data_form.is_bound and data_form.is_valid():
+            request_spec = data_form.specification()
+            for item in request_spec["variables"]:
+                item["label"] = catalogue.BY_CODE[item["code"]].label
+                item["generalisation_label"] = Generalisation(item["generalisation"]).label
+        return TemplateResponse(
+            request,
+            self.template_name,
+            {
+                "project": self.project,
+                "version": version,
+                "sections": sections,
+                "request_spec": request_spec,
+                "attachments": version.attachments.all(),
+            },
+        )
+
+
+def _display(form_field, value):
+    if value in (None, ""):
+        return ""
+    choices = dict(getattr(form_field, "choices", []) or [])
+    if isinstance(value, list):
+        return ", ".join(str(choices.get(item, item)) for item in value)
+    if isinstance(form_field, forms.BooleanField):
+        return _("Yes") if str(value).lower() in {"on", "true", "1", "yes"} else _("No")
+    return choices.get(value, value)

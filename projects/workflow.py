@@ -1,0 +1,159 @@
+"""The protocol's state machine: the only module that changes ``Project.status``.
+
+Each transition names who may fire it, its guard (every reason it cannot happen now) and its
+effects. ``fire`` runs in one transaction: it locks the project row, checks, changes the status,
+and writes the audit event; notifications leave after commit.
+
+The commission's transitions (admissibility, review, decision) come with the review module;
+they are declared here too so that the whole machine stays in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from eds_portal.audit import record_event
+from eds_portal.authz import has_role
+from eds_portal.roles import Role
+from projects.models import Project, ProjectStatus, TeamMembership, TeamRole
+
+S = ProjectStatus
+
+
+class TransitionRefused(Exception):
+    def __init__(self, reasons: list[str]):
+        super().__init__("; ".join(str(reason) for reason in reasons))
+        self.reasons = reasons
+
+
+def is_lead(user: Any, project: Project) -> bool:
+    return TeamMembership.objects.filter(project=project, user=user, role=TeamRole.LEAD).exists()
+
+
+def is_secretariat(user: Any, project: Project) -> bool:
+    return has_role(user, Role.SECRETARIAT)
+
+
+def _no_guard(project: Project) -> list[str]:
+    return []
+
+
+def _complete(project: Project) -> list[str]:
+    from projects.completeness import missing_items
+
+    missing = missing_items(project)
+    if missing:
+        return [
+            _("The protocol is not complete: %(count)s item(s) missing.") % {"count": len(missing)}
+        ]
+    return []
+
+
+@dataclass(frozen=True)
+class Transition:
+    name: str
+    sources: frozenset[ProjectStatus]
+    target: ProjectStatus
+    allowed: Callable[[Any, Project], bool]
+    guard: Callable[[Project], list[str]] = _no_guard
+    label: str = ""
+    effects: tuple[Callable[..., None], ...] = field(default=())
+
+
+BEFORE_DELIVERY = frozenset(
+    {
+        S.DRAFT,
+        S.SUBMITTED,
+        S.INCOMPLETE,
+        S.UNDER_REVIEW,
+        S.CHANGES_REQUESTED,
+        S.APPROVED,
+        S.FORMALITIES,
+        S.PUBLISHED,
+    }
+)
+
+TRANSITIONS: dict[str, Transition] = {
+    "submit": Transition(
+        "submit", frozenset({S.DRAFT, S.INCOMPLETE}), S.SUBMITTED, is_lead, _complete, _("Submit")
+    ),
+    # A revision asked by the commission goes straight back to it (DESIGN.md).
+    "resubmit": Transition(
+        "resubmit",
+        frozenset({S.CHANGES_REQUESTED}),
+        S.UNDER_REVIEW,
+        is_lead,
+        _complete,
+        _("Submit the revised version"),
+    ),
+    "withdraw": Transition("withdraw", BEFORE_DELIVERY, S.WITHDRAWN, is_lead, label=_("Withdraw")),
+    "accept_for_review": Transition(
+        "accept_for_review",
+        frozenset({S.SUBMITTED}),
+        S.UNDER_REVIEW,
+        is_secretariat,
+        label=_("Accept for review"),
+    ),
+    "return_incomplete": Transition(
+        "return_incomplete",
+        frozenset({S.SUBMITTED}),
+        S.INCOMPLETE,
+        is_secretariat,
+        label=_("Return as incomplete"),
+    ),
+}
+
+
+def available(project: Project, user: Any) -> list[Transition]:
+    """Transitions this user may fire now (guards aside: the page shows their reasons)."""
+    return [
+        t for t in TRANSITIONS.values() if project.status in t.sources and t.allowed(user, project)
+    ]
+
+
+def reasons_against(project: Project, name: str, user: Any) -> list[str]:
+    transition = TRANSITIONS[name]
+    reasons: list[str] = []
+    if project.status not in transition.sources:
+        reasons.append(
+            _("Not possible while the project is “%(status)s”.")
+            % {"status": ProjectStatus(project.status).label}
+        )
+    if not transition.allowed(user, project):
+        reasons.append(_("Your role on this project does not allow it."))
+    if not reasons:
+        reasons.extend(transition.guard(project))
+    return reasons
+
+
+def fire(project: Project, name: str, *, by: Any, details: dict | None = None) -> Project:
+    """Applies a transition, or raises ``TransitionRefused`` with every reason."""
+    transition = TRANSITIONS[name]
+    with transaction.atomic():
+        locked = Project.objects.select_for_update().get(pk=project.pk)
+        reasons = reasons_against(locked, name, by)
+        if reasons:
+            raise TransitionRefused(reasons)
+        before = locked.status
+        locked.status = transition.target
+        update = ["status", "updated_at"]
+        if transition.target == S.WITHDRAWN:
+            locked.withdrawn_at = timezone.now()
+            locked.withdrawal_reason = (details or {}).get("reason", "")
+            update += ["withdrawn_at", "withdrawal_reason"]
+        locked.save(update_fields=update)
+        record_event(
+            action=f"project.{name}",
+            actor=by,
+            target=locked,
+            before={"status": before},
+            after={"status": locked.status, **(details or {})},
+        )
+    project.refresh_from_db()
+    return project

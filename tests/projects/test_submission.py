@@ -1,0 +1,334 @@
+"""Projects, drafts that lose nothing, completeness, submission and versions (GOV-05, GOV-12)."""
+
+from __future__ import annotations
+
+import pytest
+from django.core import mail
+
+from eds_portal.models import AuditEvent
+from eds_portal.roles import Role
+from projects import workflow
+from projects.actions import create_project, save_section, submit_project, withdraw_project
+from projects.completeness import missing_items
+from projects.models import Project, ProjectStatus, ProtocolVersion
+from projects.routes import propose_route
+from tests.conftest import login
+from tests.projects.helpers import VALID_SECTIONS, attach_required, fill_draft
+
+pytestmark = pytest.mark.django_db(databases=["default", "warehouse"])
+
+
+@pytest.fixture
+def project(researcher):
+    return create_project(by=researcher, title="Bronchiolites")
+
+
+@pytest.fixture
+def complete_project(project, researcher):
+    fill_draft(project, researcher)
+    attach_required(project, researcher)
+    return project
+
+
+def test_creating_a_project_makes_its_author_lead_and_is_audited(client, researcher):
+    login(client, researcher)
+    response = client.post("/projects/new/", {"title": "  Étude bronchiolite  "})
+    project = Project.objects.get()
+    assert response.status_code == 302
+    assert response.url == f"/projects/{project.pk}/"
+    assert project.reference.startswith("EDS-")
+    assert project.title == "Étude bronchiolite"
+    assert project.memberships.get().role == "lead"
+    assert AuditEvent.objects.filter(action="project.created", actor=researcher).exists()
+
+
+def test_references_are_sequential(researcher):
+    first = create_project(by=researcher, title="A")
+    second = create_project(by=researcher, title="B")
+    assert int(second.reference[-4:]) == int(first.reference[-4:]) + 1
+
+
+def test_a_section_saved_with_errors_keeps_everything_typed(client, researcher, project):
+    login(client, researcher)
+    url = f"/projects/{project.pk}/sections/methodology/"
+    typed = {
+        "methodology": "Une longue méthodologie " * 20,
+        "population": "",
+        "planned_start": "2026-05-01",
+        "planned_end": "2026-01-01",
+    }
+    response = client.post(url, typed)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "field--error" in html
+    project.draft.refresh_from_db()
+    assert project.draft.content["methodology"] == typed
+    # Coming back later shows the same text and the same errors.
+    again = client.get(url).content.decode()
+    assert "Une longue méthodologie" in again
+    assert 'value="2026-05-01"' in again
+    assert "field--error" in again
+
+
+def test_saving_a_valid_section_goes_on_to_the_next_one(client, researcher, project):
+    login(client, researcher)
+    response = client.post(
+        f"/projects/{project.pk}/sections/identification/",
+        {**VALID_SECTIONS["identification"], "action": "next"},
+    )
+    assert response.status_code == 302
+    assert response.url == f"/projects/{project.pk}/sections/purpose/"
+    project.refresh_from_db()
+    assert project.title == VALID_SECTIONS["identification"]["lay_title"]
+
+
+def test_text_typed_when_the_session_expired_is_given_back(client, researcher, project):
+    url = f"/projects/{project.pk}/sections/purpose/"
+    response = client.post(url, {"objectives": "Mon texte si long à retaper"})
+    assert response.status_code == 302
+    assert response.url.startswith("/accounts/login/")
+    project.draft.refresh_from_db()
+    assert "purpose" not in project.draft.content  # nothing saved without a session
+    client.post(
+        "/accounts/login/", {"username": researcher.email, "password": "correct-horse-battery-12"}
+    )
+    html = client.get(url).content.decode()
+    assert "Mon texte si long à retaper" in html
+    # Once shown back, it is the form's ordinary content.
+    assert "Mon texte si long à retaper" not in client.get(url).content.decode()
+
+
+def test_completeness_lists_every_missing_item_with_a_link(researcher, project):
+    items = missing_items(project)
+    sections = {item.section for item in items}
+    assert {
+        "purpose",
+        "methodology",
+        "actors",
+        "information",
+        "route",
+        "data_request",
+        "attachments",
+    } <= sections
+    fill_draft(project, researcher, except_sections=("actors",))
+    items = missing_items(project)
+    assert {item.section for item in items} == {"actors", "attachments"}
+    assert all(item.url.startswith(f"/projects/{project.pk}/") for item in items)
+
+
+@pytest.mark.parametrize(
+    ("section", "change", "field"),
+    [
+        ("purpose", {"prohibited_purposes": ""}, "prohibited_purposes"),
+        ("information", {"exception_reason": ""}, "exception_reason"),
+        ("data_request", {"just__person.sex": ""}, "just__person.sex"),
+        ("data_request", {"access_months": "61"}, "access_months"),
+        (
+            "data_request",
+            {"var__call.notes": "on", "just__call.notes": "x", "gen__call.notes": "excluded"},
+            "gen__call.notes",
+        ),
+        (
+            "data_request",
+            {"var__call.notes": "on", "just__call.notes": "x", "gen__call.notes": "scrubbed"},
+            "free_text_justification",
+        ),
+        ("data_request", {"icpc2_codes": "ZZ9"}, "__all__"),
+        ("route", {"linkage_other_sources": "yes"}, "route_confirmed"),
+    ],
+)
+def test_field_rules(researcher, project, section, change, field):
+    fill_draft(project, researcher)
+    save_section(
+        project=project,
+        section_key=section,
+        raw={**VALID_SECTIONS[section], **change},
+        by=researcher,
+    )
+    from projects.sections import BY_KEY, bound_form
+
+    project.draft.refresh_from_db()
+    form = bound_form(BY_KEY[section], project.draft.content)
+    assert not form.is_valid()
+    assert field in form.errors
+
+
+def test_submission_freezes_a_version_audits_and_notifies(
+    client, researcher, secretariat, complete_project, django_capture_on_commit_callbacks
+):
+    login(client, researcher)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/projects/{complete_project.pk}/submit/")
+    assert response.status_code == 302
+    version = ProtocolVersion.objects.get(project=complete_project)
+    assert response.url == f"/projects/{complete_project.pk}/versions/1/"
+    complete_project.refresh_from_db()
+    assert complete_project.status == ProjectStatus.SUBMITTED
+    assert version.content["identification"] == VALID_SECTIONS["identification"]
+    assert [a["kind"] for a in version.content["_attachments"]]
+    assert version.attachments.count() == 3
+    event = AuditEvent.objects.get(action="project.submit")
+    assert event.after["version"] == 1
+    assert event.after["content_sha256"] == version.content_sha256
+    recipients = {address for message in mail.outbox for address in message.to}
+    assert secretariat.email in recipients
+    assert researcher.email in recipients
+    # The draft is no longer editable.
+    edit = client.post(f"/projects/{complete_project.pk}/sections/purpose/", {"objectives": "x"})
+    assert edit.status_code == 403
+
+
+def test_an_incomplete_draft_cannot_be_submitted(client, researcher, project):
+    login(client, researcher)
+    page = client.get(f"/projects/{project.pk}/submit/").content.decode()
+    assert "missing-list" in page
+    response = client.post(f"/projects/{project.pk}/submit/")
+    assert response.status_code == 302
+    assert not ProtocolVersion.objects.exists()
+    project.refresh_from_db()
+    assert project.status == ProjectStatus.DRAFT
+
+
+def test_versions_are_immutable(researcher, complete_project):
+    version = submit_project(project=complete_project, by=researcher)
+    version.content = {"changed": True}
+    with pytest.raises(PermissionError):
+        version.save()
+    with pytest.raises(PermissionError):
+        version.delete()
+
+
+def test_a_revision_makes_a_second_version_back_to_review(researcher, complete_project):
+    submit_project(project=complete_project, by=researcher)
+    # The commission's side (next issue) asks for changes; simulate its transition.
+    Project.objects.filter(pk=complete_project.pk).update(status=ProjectStatus.CHANGES_REQUESTED)
+    complete_project.refresh_from_db()
+    save_section(
+        project=complete_project,
+        section_key="purpose",
+        raw={**VALID_SECTIONS["purpose"], "objectives": "Objectifs révisés"},
+        by=researcher,
+    )
+    second = submit_project(project=complete_project, by=researcher)
+    complete_project.refresh_from_db()
+    assert second.number == 2
+    assert complete_project.status == ProjectStatus.UNDER_REVIEW
+    first = complete_project.versions.get(number=1)
+    assert first.content["purpose"]["objectives"] != second.content["purpose"]["objectives"]
+
+
+def test_only_the_lead_submits(client, make_user, complete_project):
+    from projects.models import TeamMembership
+
+    colleague = make_user(Role.RESEARCHER)
+    TeamMembership.objects.create(project=complete_project, user=colleague, role="co_investigator")
+    login(client, colleague)
+    assert client.post(f"/projects/{complete_project.pk}/submit/").status_code == 403
+    # ... but a co-investigator edits.
+    response = client.post(
+        f"/projects/{complete_project.pk}/sections/purpose/", VALID_SECTIONS["purpose"]
+    )
+    assert response.status_code == 302
+
+
+def test_withdrawal_needs_a_reason_and_is_audited(client, researcher, project):
+    with pytest.raises(workflow.TransitionRefused):
+        withdraw_project(project=project, by=researcher, reason="  ")
+    login(client, researcher)
+    response = client.post(f"/projects/{project.pk}/withdraw/", {"reason": "Financement perdu"})
+    assert response.status_code == 302
+    project.refresh_from_db()
+    assert project.status == ProjectStatus.WITHDRAWN
+    assert project.withdrawal_reason == "Financement perdu"
+    assert AuditEvent.objects.get(action="project.withdraw").after["reason"] == "Financement perdu"
+    with pytest.raises(workflow.TransitionRefused):
+        withdraw_project(project=project, by=researcher, reason="again")
+
+
+@pytest.mark.parametrize(
+    ("answers", "route", "possible"),
+    [
+        ({"involves_human_person": "yes", "needs_consent": "yes"}, "mr001", False),
+        ({"involves_human_person": "yes", "needs_consent": "no"}, "mr003", False),
+        ({"internal_use": "feasibility"}, "internal", True),
+        ({"internal_use": "indicators", "linkage_other_sources": "yes"}, "authorisation", True),
+        ({"linkage_other_sources": "yes"}, "authorisation", True),
+        ({"data_outside_reference": "yes"}, "authorisation", True),
+        ({"processing_outside_eu": "yes"}, "not_possible", False),
+        ({}, "mr004", True),
+    ],
+)
+def test_route_triage(answers, route, possible):
+    base = {
+        "involves_human_person": "no",
+        "internal_use": "none",
+        "linkage_other_sources": "no",
+        "data_outside_reference": "no",
+        "processing_outside_eu": "no",
+        "needs_consent": "no",
+    }
+    proposal = propose_route({**base, **answers})
+    assert proposal.route == route
+    assert proposal.possible_here is possible
+    assert proposal.reasons
+
+
+def test_consent_flag_follows_the_route_answers(researcher, project):
+    save_section(
+        project=project,
+        section_key="route",
+        raw={**VALID_SECTIONS["route"], "needs_consent": "yes"},
+        by=researcher,
+    )
+    project.refresh_from_db()
+    assert project.requires_consent
+
+
+@pytest.mark.parametrize("persona", ["secretariat", "dpo"], indirect=True)
+def test_staff_may_read_but_not_edit(client, persona, complete_project):
+    login(client, persona)
+    assert client.get(f"/projects/{complete_project.pk}/").status_code == 200
+    assert client.get(f"/projects/{complete_project.pk}/sections/purpose/").status_code == 403
+    assert client.post(f"/projects/{complete_project.pk}/submit/").status_code == 403
+
+
+@pytest.mark.parametrize(
+    "persona",
+    ["commission_member", "identity_officer", "data_steward", "auditor", "outsider"],
+    indirect=True,
+)
+def test_strangers_get_404(client, persona, complete_project):
+    login(client, persona)
+    for url in ("", "sections/purpose/", "submit/", "withdraw/"):
+        assert client.get(f"/projects/{complete_project.pk}/{url}").status_code in (403, 404)
+    assert client.get(f"/projects/{complete_project.pk}/").status_code in (403, 404)
+
+
+def test_another_researcher_gets_404(client, make_user, complete_project):
+    other = make_user(Role.RESEARCHER)
+    login(client, other)
+    assert client.get(f"/projects/{complete_project.pk}/").status_code == 404
+    assert client.get(f"/projects/{complete_project.pk}/sections/purpose/").status_code == 404
+    assert complete_project.reference not in client.get("/projects/").content.decode()
+
+
+def test_project_list_query_count_is_pinned(client, researcher, django_assert_num_queries):
+    for i in range(5):
+        create_project(by=researcher, title=f"P{i}")
+    login(client, researcher)
+    client.get("/projects/")
+    # Session, user, roles, the projects with their counts, my memberships, session save (3):
+    # the same for 5 projects as for 500.
+    with django_assert_num_queries(8):
+        client.get("/projects/")
+
+
+def test_demo_projects_in_several_states(capsys):
+    from django.core.management import call_command
+
+    call_command("load_demo")
+    call_command("load_demo_projects")
+    call_command("load_demo_projects")
+    statuses = sorted(Project.objects.values_list("status", flat=True))
+    assert statuses == ["draft", "submitted", "withdrawn"]
+    assert ProtocolVersion.objects.count() == 1

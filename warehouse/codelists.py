@@ -1,0 +1,178 @@
+"""The curated code lists shipped in ``warehouse/data``, read straight from the CSV files.
+
+The ``concept`` table is loaded from the same ``concepts.csv`` by a migration; code that runs
+without a migrated database (the synthetic generator, tests) reads the files through here, so
+both always agree. Every function is cached: the files are read once per process, and the
+mappings returned are read-only views.
+
+Concept ids that are OMOP's own (gender, type concept, units, LOINC measurements) are constants
+below; the project's local concepts (ids from 2,000,000,000 up: SOS Médecins reasons, dispatch
+decisions, outcomes, visit kinds...) are looked up by code, because their ids belong to the code
+lists, not to the code.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from types import MappingProxyType
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+
+# --- OMOP standard concepts (present in concepts.csv; a test checks it) --------------------
+GENDER_MALE = 8507
+GENDER_FEMALE = 8532
+# "EHR": the type of every row the warehouse holds (they all come from the SOS Médecins record).
+TYPE_EHR = 32817
+
+UNIT_CELSIUS = 586323
+UNIT_PER_MINUTE = 8541
+UNIT_MM_HG = 8876
+UNIT_PERCENT = 8554
+UNIT_MG_PER_DL = 8840
+UNIT_KG = 9529
+
+BODY_TEMPERATURE = 3020891
+HEART_RATE = 3027018
+SYSTOLIC_BP = 3004249
+DIASTOLIC_BP = 3012888
+OXYGEN_SATURATION = 40762499
+RESPIRATORY_RATE = 3024171
+BLOOD_GLUCOSE = 3004501
+BODY_WEIGHT = 3025315
+
+# Source vocabularies without a standard mapping shipped here: rows coded with them carry the
+# code in *_source_value / *_source_concept_id and 0 ("no matching concept") in *_concept_id.
+NO_MATCHING_CONCEPT = 0
+
+
+@dataclass(frozen=True)
+class ConceptRow:
+    concept_id: int
+    vocabulary_id: str
+    concept_code: str
+    domain_id: str
+    concept_class_id: str
+    standard_concept: str
+    name_fr: str
+    name_en: str
+
+
+@dataclass(frozen=True)
+class Region:
+    code: str
+    name_fr: str
+    name_en: str
+
+
+@dataclass(frozen=True)
+class Departement:
+    code: str
+    name: str
+    region_code: str
+
+
+@dataclass(frozen=True)
+class Association:
+    """A SOS Médecins association; ``weight`` is its relative activity."""
+
+    care_site_id: int
+    name: str
+    city: str
+    departement: str
+    postal_code: str
+    centres: int
+    weight: float
+
+
+def _read(name: str) -> list[dict[str, str]]:
+    with (DATA_DIR / name).open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+@lru_cache(maxsize=1)
+def concepts() -> tuple[ConceptRow, ...]:
+    return tuple(
+        ConceptRow(
+            concept_id=int(row["concept_id"]),
+            vocabulary_id=row["vocabulary_id"],
+            concept_code=row["concept_code"],
+            domain_id=row["domain_id"],
+            concept_class_id=row["concept_class_id"],
+            standard_concept=row["standard_concept"],
+            name_fr=row["name_fr"],
+            name_en=row["name_en"],
+        )
+        for row in _read("concepts.csv")
+    )
+
+
+@lru_cache(maxsize=64)
+def concept_ids(vocabulary_id: str) -> Mapping[str, int]:
+    """{concept_code: concept_id} for one vocabulary (ICPC2, ICD10, ATC, SOS_REASON...)."""
+    return MappingProxyType(
+        {
+            row.concept_code: row.concept_id
+            for row in concepts()
+            if row.vocabulary_id == vocabulary_id
+        }
+    )
+
+
+@lru_cache(maxsize=64)
+def concept_names(vocabulary_id: str, language: str = "fr") -> Mapping[str, str]:
+    """{concept_code: label} for one vocabulary, in French or English."""
+    attribute = "name_fr" if language == "fr" else "name_en"
+    return MappingProxyType(
+        {
+            row.concept_code: getattr(row, attribute)
+            for row in concepts()
+            if row.vocabulary_id == vocabulary_id
+        }
+    )
+
+
+def concept_id(vocabulary_id: str, code: str) -> int:
+    try:
+        return concept_ids(vocabulary_id)[code]
+    except KeyError:
+        raise KeyError(f"{vocabulary_id} {code} is not in warehouse/data/concepts.csv") from None
+
+
+@lru_cache(maxsize=1)
+def regions() -> Mapping[str, Region]:
+    return MappingProxyType(
+        {
+            row["code"]: Region(row["code"], row["name_fr"], row["name_en"])
+            for row in _read("regions.csv")
+        }
+    )
+
+
+@lru_cache(maxsize=1)
+def departements() -> Mapping[str, Departement]:
+    return MappingProxyType(
+        {
+            row["code"]: Departement(row["code"], row["name"], row["region_code"])
+            for row in _read("departements.csv")
+        }
+    )
+
+
+@lru_cache(maxsize=1)
+def associations() -> tuple[Association, ...]:
+    return tuple(
+        Association(
+            care_site_id=int(row["care_site_id"]),
+            name=row["name"],
+            city=row["city"],
+            departement=row["departement"],
+            postal_code=row["postal_code"],
+            centres=int(row["centres"]),
+            weight=float(row["weight"]),
+        )
+        for row in _read("associations.csv")
+    )
