@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell sha256sum requirements.lock | cut -c1-12)
 MANAGE := $(PY) manage.py
 DATABASES := default warehouse vault
 
-.PHONY: run test lint format messages install migrate demo lock clean
+.PHONY: run test lint format messages install migrate demo bench lock clean
 
 $(STAMP): requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is required (set PYTHON=...)")'
@@ -45,6 +45,11 @@ format: install
 
 test: messages lint
 	DJANGO_ENV=test $(PY) -m pytest $(PYTEST_ARGS)
+
+# Benchmarks on PostgreSQL when DATABASE_URL points to it (default 127.0.0.1); BENCH_SIZE=S for
+# the full-size generator figure. Results in bench/results/*.json.
+bench: messages
+	$(PY) -m bench
 
 # Regenerates requirements.lock from the direct dependencies of pyproject.toml.
 lock:

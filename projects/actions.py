@@ -166,11 +166,20 @@ def _notify_submission(project: Project, version: ProtocolVersion) -> None:
     )
 
 
+def submission_transition(project: Project) -> str:
+    """Which transition a submission fires: first, revised, or amendment."""
+    if project.amendment_opened_at is not None:
+        return "submit_amendment"
+    if project.status == ProjectStatus.CHANGES_REQUESTED:
+        return "resubmit"
+    return "submit"
+
+
 @transaction.atomic
 def submit_project(*, project: Project, by: Any) -> ProtocolVersion:
     """Freezes the draft into a new immutable version and sends it on (GOV-12)."""
     locked = Project.objects.select_for_update().get(pk=project.pk)
-    name = "resubmit" if locked.status == ProjectStatus.CHANGES_REQUESTED else "submit"
+    name = submission_transition(locked)
     reasons = workflow.reasons_against(locked, name, by)
     if reasons:
         raise workflow.TransitionRefused(reasons)
@@ -181,6 +190,7 @@ def submit_project(*, project: Project, by: Any) -> ProtocolVersion:
         content=_snapshot(locked),
         submitted_at=timezone.now(),
         submitted_by=by,
+        is_amendment=name == "submit_amendment",
     )
     version.attachments.set(locked.attachments.filter(removed_at__isnull=True))
     locked.draft.based_on = version

@@ -7,17 +7,23 @@ A project the user may not know exists answers 404, whatever the endpoint.
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from django.db.models import Count, Prefetch
 from django.urls import reverse as django_reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
+from drf_spectacular.plumbing import build_choice_field
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException, NotFound, PermissionDenied, ValidationError
 from rest_framework.generics import ListAPIView
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
@@ -31,8 +37,29 @@ from projects.actions import (
     submit_project,
     withdraw_project,
 )
+from projects.attachment_actions import (
+    UploadRefused,
+    add_attachment,
+    remove_attachment,
+)
+from projects.attachment_views import download_response
 from projects.completeness import missing_items
+from projects.diff import (
+    AttachmentChange,
+    ChangeStatus,
+    FieldChange,
+    MemberChange,
+    SectionComparison,
+    Segment,
+    SegmentKind,
+    VariableChange,
+    VersionComparison,
+    compare_versions,
+)
 from projects.models import (
+    Attachment,
+    AttachmentKind,
+    Invitation,
     Project,
     ProjectStatus,
     ProtocolVersion,
@@ -41,7 +68,18 @@ from projects.models import (
 )
 from projects.permissions import EDITORS
 from projects.sections import BY_KEY, SECTIONS, bound_form
+from projects.team_actions import (
+    TeamError,
+    change_member_role,
+    invite_member,
+    remove_member,
+    revoke_invitation,
+    team_changes_allowed,
+)
+from projects.uploads import ACCEPTED_TYPES, size_limit_message
 from projects.views import visible_projects
+
+logger = logging.getLogger(__name__)
 
 # A section is a handful of fields; the data request a few hundred short ones.
 MAX_SECTION_BYTES = 256 * 1024
@@ -249,12 +287,17 @@ def _editable_project(request, pk: int, key: str) -> Project:
     project = _visible_project(request, pk)
     if key not in BY_KEY:
         raise NotFound
+    _check_draft_editor(request, project)
+    return project
+
+
+def _check_draft_editor(request, project: Project) -> None:
+    """403 for those who may not edit the draft; 409 for its editors once it is submitted."""
     if not has_permission(request.user, Permission.EDIT_PROJECT, project):
         editor = project.memberships.filter(user=request.user, role__in=EDITORS).exists()
         if editor and not project.is_editable:
             raise ProjectNotEditable
         raise PermissionDenied
-    return project
 
 
 def _links(request, project: Project) -> dict[str, str]:
@@ -690,3 +733,797 @@ class VersionDetail(APIView):
         if version is None:
             raise NotFound
         return Response(_version(request, project, version))
+
+
+# --- Named enums in the schema ------------------------------------------------------------------
+
+
+class NamedChoiceField(serializers.ChoiceField):
+    """A choice field whose values are one named enum in the schema.
+
+    drf-spectacular names an enum after its field; a ``status`` or a ``role`` holding another set
+    of values than the project's status or the team role would get a generated name (a warning).
+    """
+
+    def __init__(self, choices, *, enum_name: str, **kwargs):
+        super().__init__(choices, **kwargs)
+        self.enum_name = enum_name
+
+
+class NamedChoiceFieldExtension(OpenApiSerializerFieldExtension):
+    target_class = NamedChoiceField
+
+    def get_name(self) -> str:
+        return self.target.enum_name
+
+    def map_serializer_field(self, auto_schema, direction) -> dict[str, Any]:
+        schema = build_choice_field(self.target)
+        schema.pop("x-spec-enum-id", None)
+        return schema
+
+
+INVITABLE_ROLE_CHOICES = [
+    (TeamRole.CO_INVESTIGATOR.value, TeamRole.CO_INVESTIGATOR.label),
+    (TeamRole.ANALYST.value, TeamRole.ANALYST.label),
+]
+ROLE_HELP = "A co-investigator edits the draft; an analyst only receives the data."
+
+
+def _invitable_role(**kwargs) -> NamedChoiceField:
+    return NamedChoiceField(
+        INVITABLE_ROLE_CHOICES, enum_name="InvitableRoleEnum", help_text=ROLE_HELP, **kwargs
+    )
+
+
+# --- Team ---------------------------------------------------------------------------------------
+
+
+class TeamMembershipSerializer(TeamMemberSerializer):
+    id = serializers.IntegerField(help_text="The membership's id (not the user's).")
+    added_at = serializers.DateTimeField()
+    url = serializers.URLField(help_text="PATCH its role or DELETE it here (the lead only).")
+
+
+class InvitationSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    email = serializers.EmailField()
+    role = serializers.ChoiceField(choices=TeamRole.choices)
+    role_label = serializers.CharField()
+    invited_by = serializers.CharField(help_text="Full name of who sent it.")
+    created_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+    expired = serializers.BooleanField(
+        help_text="The link no longer works: revoke the invitation and send a new one."
+    )
+    url = serializers.URLField(help_text="DELETE it here to revoke it.")
+
+
+class TeamSerializer(serializers.Serializer):
+    can_manage = serializers.BooleanField(
+        help_text="Whether the caller may invite, change roles and remove members (the lead)."
+    )
+    team_open = serializers.BooleanField(
+        help_text="False once the project is withdrawn or closed: its team no longer changes."
+    )
+    members = TeamMembershipSerializer(many=True, help_text="The lead first, then by role.")
+    invitations = InvitationSerializer(
+        many=True,
+        allow_null=True,
+        help_text=(
+            "Invitations neither accepted nor revoked, expired ones included; null for those "
+            "who may not manage the team."
+        ),
+    )
+
+
+class InviteSerializer(serializers.Serializer):
+    email = serializers.EmailField(
+        max_length=254, help_text="The invited person signs in with this address to accept."
+    )
+    role = _invitable_role()
+
+
+class MemberRoleSerializer(serializers.Serializer):
+    role = _invitable_role()
+
+
+_ROLE_ORDER = {TeamRole.LEAD: 0, TeamRole.CO_INVESTIGATOR: 1, TeamRole.ANALYST: 2}
+
+
+def _membership(request, membership: TeamMembership) -> dict[str, Any]:
+    user = membership.user
+    return {
+        "id": membership.pk,
+        "user_id": membership.user_id,
+        "full_name": user.full_name,
+        "email": user.email,
+        "role": membership.role,
+        "role_label": str(TeamRole(membership.role).label),
+        "added_at": membership.added_at,
+        "url": reverse(
+            "api_project_team_member",
+            args=[membership.project_id, membership.pk],
+            request=request,
+        ),
+    }
+
+
+def _invitation(request, invitation: Invitation, now) -> dict[str, Any]:
+    return {
+        "id": invitation.pk,
+        "email": invitation.email,
+        "role": invitation.role,
+        "role_label": str(TeamRole(invitation.role).label),
+        "invited_by": invitation.invited_by.full_name,
+        "created_at": invitation.created_at,
+        "expires_at": invitation.expires_at,
+        "expired": invitation.expires_at <= now,
+        "url": reverse(
+            "api_project_team_invitation",
+            args=[invitation.project_id, invitation.pk],
+            request=request,
+        ),
+    }
+
+
+def _team_refused(refusal: TeamError) -> Response:
+    return Response(DetailSerializer({"detail": refusal.message}).data, status.HTTP_409_CONFLICT)
+
+
+def _object_id(value: int) -> int:
+    """A row id from the path; 404 beyond the database's range rather than an error."""
+    if not 0 < value < 2**63:
+        raise NotFound
+    return value
+
+
+INVITATION_ID = OpenApiParameter(
+    "invitation_id", int, OpenApiParameter.PATH, description="The invitation's id."
+)
+MEMBERSHIP_ID = OpenApiParameter(
+    "membership_id",
+    int,
+    OpenApiParameter.PATH,
+    description="The membership's id (`id` in the team's `members`).",
+)
+TEAM_REFUSALS = {
+    403: DetailSerializer,
+    409: OpenApiResponse(
+        DetailSerializer,
+        description="Refused by the team rules (the message says why): already a member, a "
+        "pending invitation, the lead, a withdrawn or closed project...",
+    ),
+    **NOT_FOUND,
+}
+
+
+class TeamDetail(APIView):
+    """A project's team; its lead manages it through the endpoints below this one."""
+
+    required_permission = Permission.VIEW_PROJECT
+
+    @extend_schema(
+        summary="The team: members with their role, and pending invitations for the lead",
+        parameters=[PK],
+        responses={200: TeamSerializer, **NOT_FOUND},
+    )
+    def get(self, request, pk: int):
+        project = _project_or_404(request, pk, Permission.VIEW_PROJECT)
+        can_manage = has_permission(request.user, Permission.MANAGE_TEAM, project)
+        members = sorted(
+            project.memberships.select_related("user"),
+            key=lambda m: (_ROLE_ORDER.get(m.role, 9), m.user.full_name.lower(), m.pk),
+        )
+        invitations = None
+        if can_manage:
+            now = timezone.now()
+            pending = (
+                project.invitations.filter(accepted_at__isnull=True, revoked_at__isnull=True)
+                .select_related("invited_by")
+                .order_by("expires_at", "pk")
+            )
+            invitations = [_invitation(request, invitation, now) for invitation in pending]
+        data = {
+            "can_manage": can_manage,
+            "team_open": team_changes_allowed(project),
+            "members": [_membership(request, membership) for membership in members],
+            "invitations": invitations,
+        }
+        return Response(TeamSerializer(data).data)
+
+
+class InvitationCreate(APIView):
+    required_permission = Permission.MANAGE_TEAM
+
+    @extend_schema(
+        summary="Invite an e-mail address to the team (the lead only)",
+        description=(
+            "The invited person receives a link by e-mail and accepts it in the portal, signed "
+            "in with that address. The link's token is never returned by the API."
+        ),
+        parameters=[PK],
+        request=InviteSerializer,
+        responses={201: InvitationSerializer, 400: OpenApiTypes.OBJECT, **TEAM_REFUSALS},
+    )
+    def post(self, request, pk: int):
+        project = _project_or_404(request, pk, Permission.MANAGE_TEAM)
+        body = InviteSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            # The token goes into the e-mail only: whoever holds it may join the team.
+            invitation, _token = invite_member(
+                project=project,
+                email=body.validated_data["email"],
+                role=body.validated_data["role"],
+                by=request.user,
+            )
+        except TeamError as refusal:
+            return _team_refused(refusal)
+        return Response(
+            InvitationSerializer(_invitation(request, invitation, timezone.now())).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class InvitationDetail(APIView):
+    required_permission = Permission.MANAGE_TEAM
+
+    @extend_schema(
+        summary="Revoke an invitation: its link stops working (the lead only)",
+        parameters=[PK, INVITATION_ID],
+        request=None,
+        responses={204: None, **TEAM_REFUSALS},
+    )
+    def delete(self, request, pk: int, invitation_id: int):
+        project = _project_or_404(request, pk, Permission.MANAGE_TEAM)
+        invitation = project.invitations.filter(pk=_object_id(invitation_id)).first()
+        if invitation is None:
+            raise NotFound
+        try:
+            revoke_invitation(invitation=invitation, by=request.user)
+        except TeamError as refusal:
+            return _team_refused(refusal)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MemberDetail(APIView):
+    required_permission = Permission.MANAGE_TEAM
+
+    def _membership(self, request, pk: int, membership_id: int) -> TeamMembership:
+        project = _project_or_404(request, pk, Permission.MANAGE_TEAM)
+        membership = (
+            project.memberships.select_related("user", "project")
+            .filter(pk=_object_id(membership_id))
+            .first()
+        )
+        if membership is None:
+            raise NotFound
+        return membership
+
+    @extend_schema(
+        summary="Change a member's role: co-investigator or analyst (the lead only)",
+        description="The body must name the new role; the lead's own role does not change.",
+        parameters=[PK, MEMBERSHIP_ID],
+        request=MemberRoleSerializer,
+        responses={200: TeamMembershipSerializer, 400: OpenApiTypes.OBJECT, **TEAM_REFUSALS},
+    )
+    def patch(self, request, pk: int, membership_id: int):
+        membership = self._membership(request, pk, membership_id)
+        body = MemberRoleSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            changed = change_member_role(
+                membership=membership, role=body.validated_data["role"], by=request.user
+            )
+        except TeamError as refusal:
+            return _team_refused(refusal)
+        changed.user = membership.user
+        return Response(TeamMembershipSerializer(_membership(request, changed)).data)
+
+    @extend_schema(
+        summary="Remove a member from the team; they lose access at once (the lead only)",
+        parameters=[PK, MEMBERSHIP_ID],
+        request=None,
+        responses={204: None, **TEAM_REFUSALS},
+    )
+    def delete(self, request, pk: int, membership_id: int):
+        membership = self._membership(request, pk, membership_id)
+        try:
+            remove_member(membership=membership, by=request.user)
+        except TeamError as refusal:
+            return _team_refused(refusal)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- Attachments --------------------------------------------------------------------------------
+
+
+def _attachment_kind(**kwargs) -> NamedChoiceField:
+    return NamedChoiceField(AttachmentKind.choices, enum_name="AttachmentKindEnum", **kwargs)
+
+
+class AttachmentSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = _attachment_kind()
+    kind_label = serializers.CharField()
+    name = serializers.CharField(
+        help_text="The stored name: sanitised, with the extension of the type found in the content."
+    )
+    content_type = serializers.CharField(help_text="The type recognised by content.")
+    size = serializers.IntegerField(help_text="In bytes.")
+    sha256 = serializers.CharField()
+    uploaded_at = serializers.DateTimeField()
+    uploaded_by = serializers.CharField(help_text="Full name of who uploaded it.")
+    url = serializers.URLField(help_text="This attachment in the API (DELETE removes it).")
+    download_url = serializers.URLField()
+
+
+class AttachmentUploadSerializer(serializers.Serializer):
+    # The kind comes first: a file dropped for its size while it arrives takes with it the
+    # fields sent after it.
+    kind = _attachment_kind(help_text="Send it before the file.")
+    file = serializers.FileField(
+        help_text=(
+            "A PDF, ODT or DOCX document, recognised by its content (not its name); "
+            "at most EDS_MAX_UPLOAD_MB megabytes (20 by default)."
+        )
+    )
+
+
+def _attachment(request, attachment: Attachment) -> dict[str, Any]:
+    args = [attachment.project_id, attachment.pk]
+    return {
+        "id": attachment.pk,
+        "kind": attachment.kind,
+        "kind_label": str(AttachmentKind(attachment.kind).label),
+        "name": attachment.original_name,
+        "content_type": attachment.content_type,
+        "size": attachment.size,
+        "sha256": attachment.sha256,
+        "uploaded_at": attachment.uploaded_at,
+        "uploaded_by": attachment.uploaded_by.full_name,
+        "url": reverse("api_project_attachment", args=args, request=request),
+        "download_url": reverse("api_project_attachment_download", args=args, request=request),
+    }
+
+
+def _current_attachment(project: Project, attachment_id: int) -> Attachment:
+    attachment = (
+        project.attachments.filter(pk=_object_id(attachment_id), removed_at__isnull=True)
+        .select_related("uploaded_by")
+        .first()
+    )
+    if attachment is None:
+        raise NotFound
+    return attachment
+
+
+ATTACHMENT_ID = OpenApiParameter(
+    "attachment_id", int, OpenApiParameter.PATH, description="The attachment's id."
+)
+
+
+class AttachmentListCreate(APIView):
+    """The draft's current attachments; its editors upload new ones here."""
+
+    required_permission = Permission.VIEW_PROJECT
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        summary="The draft's current attachments, by kind",
+        parameters=[PK],
+        responses={200: AttachmentSerializer(many=True), **NOT_FOUND},
+    )
+    def get(self, request, pk: int):
+        project = _project_or_404(request, pk, Permission.VIEW_PROJECT)
+        current = (
+            project.attachments.filter(removed_at__isnull=True)
+            .select_related("uploaded_by")
+            .order_by("kind", "uploaded_at", "pk")
+        )
+        return Response(
+            AttachmentSerializer(
+                [_attachment(request, attachment) for attachment in current], many=True
+            ).data
+        )
+
+    @extend_schema(
+        summary="Add a document to the draft (its editors, while it is editable)",
+        description=(
+            "A multipart form with the kind, then the file. The type is decided by the content: "
+            "a file that is not really a PDF, ODT or DOCX document, holds macros, is encrypted "
+            "or is too large is refused with 400 and the reason under `file`."
+        ),
+        parameters=[PK],
+        request={"multipart/form-data": AttachmentUploadSerializer},
+        responses={
+            201: AttachmentSerializer,
+            400: OpenApiTypes.OBJECT,
+            403: DetailSerializer,
+            409: DetailSerializer,
+            **NOT_FOUND,
+        },
+    )
+    def post(self, request, pk: int):
+        project = _visible_project(request, pk)
+        _check_draft_editor(request, project)
+        body = AttachmentUploadSerializer(data=request.data)
+        # The upload handler dropped the file while it arrived: say why it is missing.
+        if "file" in getattr(request, "oversized_uploads", ()):
+            raise ValidationError({"file": [size_limit_message()]})
+        body.is_valid(raise_exception=True)
+        try:
+            attachment = add_attachment(
+                project=project,
+                kind=body.validated_data["kind"],
+                upload=body.validated_data["file"],
+                by=request.user,
+            )
+        except UploadRefused as refused:
+            raise ValidationError({"file": [refused.message]}) from refused
+        except NotEditable as exc:
+            raise ProjectNotEditable from exc
+        attachment.uploaded_by = request.user
+        data = AttachmentSerializer(_attachment(request, attachment)).data
+        return Response(data, status=status.HTTP_201_CREATED, headers={"Location": data["url"]})
+
+
+class AttachmentDetail(APIView):
+    required_permission = Permission.VIEW_PROJECT
+
+    @extend_schema(
+        summary="One of the draft's current attachments",
+        parameters=[PK, ATTACHMENT_ID],
+        responses={200: AttachmentSerializer, **NOT_FOUND},
+    )
+    def get(self, request, pk: int, attachment_id: int):
+        project = _project_or_404(request, pk, Permission.VIEW_PROJECT)
+        attachment = _current_attachment(project, attachment_id)
+        return Response(AttachmentSerializer(_attachment(request, attachment)).data)
+
+    @extend_schema(
+        summary="Remove an attachment from the draft; submitted versions keep their file",
+        parameters=[PK, ATTACHMENT_ID],
+        request=None,
+        responses={204: None, 403: DetailSerializer, 409: DetailSerializer, **NOT_FOUND},
+    )
+    def delete(self, request, pk: int, attachment_id: int):
+        project = _visible_project(request, pk)
+        _check_draft_editor(request, project)
+        attachment = _current_attachment(project, attachment_id)
+        try:
+            remove_attachment(attachment=attachment, by=request.user)
+        except NotEditable as exc:
+            raise ProjectNotEditable from exc
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class JSONErrorsWhateverAccepted(BaseContentNegotiation):
+    """The file answers whatever the client accepts; refusals are JSON, the only renderer."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+class AttachmentDownload(APIView):
+    """The file itself, to those who may see the project; every download is in the trail.
+
+    The same file, headers and audit event as the project's attachments page.
+    """
+
+    required_permission = Permission.VIEW_PROJECT
+    content_negotiation_class = JSONErrorsWhateverAccepted
+
+    @extend_schema(
+        summary="Download an attachment (written in the audit trail)",
+        description=(
+            "A file removed from the draft stays downloadable while a submitted version holds "
+            "it. The answer is never cached (`Cache-Control: private, no-store`)."
+        ),
+        parameters=[PK, ATTACHMENT_ID],
+        responses={
+            **{
+                (200, document_type.content_type): OpenApiResponse(
+                    OpenApiTypes.BINARY, description="The file, as an attachment."
+                )
+                for document_type in ACCEPTED_TYPES
+            },
+            **NOT_FOUND,
+        },
+    )
+    def get(self, request, pk: int, attachment_id: int):
+        project = _project_or_404(request, pk, Permission.VIEW_PROJECT)
+        response = download_response(project, _object_id(attachment_id), by=request.user)
+        if response is None:
+            raise NotFound
+        return response
+
+
+# --- Version comparison -------------------------------------------------------------------------
+
+SEGMENT_OPS = {
+    SegmentKind.EQUAL: "equal",
+    SegmentKind.INSERTED: "insert",
+    SegmentKind.DELETED: "delete",
+}
+
+
+def _change_status(**kwargs) -> NamedChoiceField:
+    return NamedChoiceField(ChangeStatus.choices, enum_name="ChangeStatusEnum", **kwargs)
+
+
+class SegmentSerializer(serializers.Serializer):
+    op = NamedChoiceField(
+        list(SEGMENT_OPS.values()),
+        enum_name="SegmentOpEnum",
+        help_text="In both versions, only in the newer one (insert), only in the older (delete).",
+    )
+    text = serializers.CharField(allow_blank=True)
+
+
+class FieldChangeSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    label = serializers.CharField()
+    status = _change_status()
+    status_label = serializers.CharField()
+    old = serializers.CharField(
+        allow_blank=True, help_text="The older value as the version page shows it; empty if none."
+    )
+    new = serializers.CharField(allow_blank=True, help_text="The newer value, likewise.")
+    word_diff = SegmentSerializer(
+        many=True,
+        help_text="Changed long texts only: the words of both versions in order; else empty.",
+    )
+    old_segments = SegmentSerializer(
+        many=True, help_text="What the older column shows, the removed parts marked `delete`."
+    )
+    new_segments = SegmentSerializer(
+        many=True, help_text="What the newer column shows, the added parts marked `insert`."
+    )
+    separator = serializers.CharField(
+        help_text="What goes between segments shown in a row: ', ' between the items of a "
+        "multiple choice, ' ' between words."
+    )
+
+
+class VariableChangeSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="The catalogue variable.")
+    label = serializers.CharField()
+    status = _change_status()
+    status_label = serializers.CharField()
+    description = serializers.CharField(help_text="The change in words.")
+    generalisation = FieldChangeSerializer()
+    justification = FieldChangeSerializer()
+
+
+class SectionComparisonSerializer(serializers.Serializer):
+    key = serializers.ChoiceField(choices=SECTION_KEYS)
+    title = serializers.CharField()
+    has_changes = serializers.BooleanField()
+    fields = FieldChangeSerializer(many=True)
+    criteria = FieldChangeSerializer(many=True, help_text="Cohort criteria (data request only).")
+    variables = VariableChangeSerializer(
+        many=True, help_text="Variables requested in either version (data request only)."
+    )
+
+
+class MemberChangeSerializer(serializers.Serializer):
+    key = serializers.CharField(help_text="The user's id, or the e-mail address if it has none.")
+    name = serializers.CharField(allow_blank=True)
+    email = serializers.CharField(allow_blank=True)
+    status = _change_status()
+    status_label = serializers.CharField()
+    role = FieldChangeSerializer()
+
+
+class AttachmentChangeSerializer(serializers.Serializer):
+    kind = serializers.CharField(help_text="The kind of document; files pair up within a kind.")
+    kind_label = serializers.CharField()
+    status = _change_status(
+        help_text="Same SHA-256: unchanged; another file of the kind: replaced."
+    )
+    status_label = serializers.CharField()
+    file = FieldChangeSerializer(help_text="The file names.")
+    sha256 = FieldChangeSerializer(
+        help_text="The fingerprints: whole in `old`/`new`, their first characters in segments."
+    )
+
+
+class SummaryRowSerializer(serializers.Serializer):
+    key = serializers.CharField(help_text="A section key, 'team' or 'attachments'.")
+    title = serializers.CharField()
+    added = serializers.IntegerField()
+    removed = serializers.IntegerField()
+    changed = serializers.IntegerField(help_text="Changed, or replaced for attachments.")
+    total = serializers.IntegerField()
+
+
+class ComparisonSerializer(serializers.Serializer):
+    project = serializers.CharField(help_text="The project's reference.")
+    old = VersionSummarySerializer()
+    new = VersionSummarySerializer()
+    has_changes = serializers.BooleanField()
+    summary = SummaryRowSerializer(many=True, help_text="Counts of changes by part.")
+    substantial_changes = serializers.ListField(
+        child=serializers.CharField(),
+        help_text=(
+            "GOV-13: the changes that reopen review and the public page (new variables, "
+            "population or cohort, linkage, access duration, recipients)."
+        ),
+    )
+    sections = SectionComparisonSerializer(many=True, help_text="Every field, unchanged included.")
+    team = MemberChangeSerializer(many=True)
+    attachments = AttachmentChangeSerializer(many=True)
+
+
+def _segments(segments: tuple[Segment, ...]) -> list[dict[str, str]]:
+    return [{"op": SEGMENT_OPS[segment.kind], "text": segment.text} for segment in segments]
+
+
+def _field_change(change: FieldChange) -> dict[str, Any]:
+    return {
+        "name": change.name,
+        "label": change.label,
+        "status": change.status,
+        "status_label": str(change.status.label),
+        "old": change.old,
+        "new": change.new,
+        "word_diff": _segments(change.word_diff),
+        "old_segments": _segments(change.old_segments),
+        "new_segments": _segments(change.new_segments),
+        "separator": change.separator,
+    }
+
+
+def _variable_change(change: VariableChange) -> dict[str, Any]:
+    return {
+        "code": change.code,
+        "label": str(change.label),
+        "status": change.status,
+        "status_label": str(change.status.label),
+        "description": change.description,
+        "generalisation": _field_change(change.generalisation),
+        "justification": _field_change(change.justification),
+    }
+
+
+def _section_comparison(section: SectionComparison) -> dict[str, Any]:
+    return {
+        "key": section.key,
+        "title": section.title,
+        "has_changes": section.has_changes,
+        "fields": [_field_change(change) for change in section.fields],
+        "criteria": [_field_change(change) for change in section.criteria],
+        "variables": [_variable_change(change) for change in section.variables],
+    }
+
+
+def _member_change(change: MemberChange) -> dict[str, Any]:
+    return {
+        "key": change.key,
+        "name": change.name,
+        "email": change.email,
+        "status": change.status,
+        "status_label": str(change.status.label),
+        "role": _field_change(change.role),
+    }
+
+
+def _attachment_change(change: AttachmentChange) -> dict[str, Any]:
+    return {
+        "kind": change.kind,
+        "kind_label": change.kind_label,
+        "status": change.status,
+        "status_label": str(change.status.label),
+        "file": _field_change(change.file),
+        "sha256": _field_change(change.fingerprint),
+    }
+
+
+def _comparison(request, project, old, new, comparison: VersionComparison) -> dict[str, Any]:
+    return {
+        "project": project.reference,
+        "old": _version_summary(request, old),
+        "new": _version_summary(request, new),
+        "has_changes": comparison.has_changes,
+        "summary": [
+            {
+                "key": row.key,
+                "title": str(row.title),
+                "added": row.added,
+                "removed": row.removed,
+                "changed": row.changed,
+                "total": row.total,
+            }
+            for row in comparison.summary
+        ],
+        "substantial_changes": comparison.substantial_changes(),
+        "sections": [_section_comparison(section) for section in comparison.sections],
+        "team": [_member_change(change) for change in comparison.team],
+        "attachments": [_attachment_change(change) for change in comparison.attachments],
+    }
+
+
+class CompareQuerySerializer(serializers.Serializer):
+    old = serializers.IntegerField(required=False, min_value=1)
+    new = serializers.IntegerField(required=False, min_value=1)
+
+
+def _compared(versions: list[ProtocolVersion], query) -> tuple[ProtocolVersion, ProtocolVersion]:
+    """The two versions asked for; by default the latest one and the one before it."""
+    params = CompareQuerySerializer(data=query)
+    params.is_valid(raise_exception=True)
+    by_number = {version.number: version for version in versions}
+    numbers = list(by_number)
+    new_number = params.validated_data.get("new", numbers[-1])
+    old_number = params.validated_data.get("old")
+    if old_number is None and new_number in by_number:
+        index = numbers.index(new_number)
+        if index == 0:
+            raise ValidationError({"old": [_("Choose the version to compare from.")]})
+        old_number = numbers[index - 1]
+    errors = {
+        name: [_("This project has no version %(value)s.") % {"value": number}]
+        for name, number in (("old", old_number), ("new", new_number))
+        if number not in by_number
+    }
+    if not errors and old_number == new_number:
+        errors["new"] = [_("Choose two different versions.")]
+    if errors:
+        raise ValidationError(errors)
+    return by_number[old_number], by_number[new_number]
+
+
+class VersionCompare(APIView):
+    required_permission = Permission.VIEW_PROJECT
+
+    @extend_schema(
+        summary="Two submitted versions compared field by field (GOV-12, GOV-13)",
+        description=(
+            "What was submitted, not what the draft, the team or the attachments look like "
+            "today. Values are shown as the version page shows them; changed long texts come "
+            "with a word diff. 400 when the project has fewer than two versions, or names a "
+            "version it does not have."
+        ),
+        parameters=[
+            PK,
+            OpenApiParameter(
+                "old",
+                int,
+                OpenApiParameter.QUERY,
+                required=False,
+                description="The older version; by default the one before `new`.",
+            ),
+            OpenApiParameter(
+                "new",
+                int,
+                OpenApiParameter.QUERY,
+                required=False,
+                description="The newer version; by default the latest.",
+            ),
+        ],
+        responses={200: ComparisonSerializer, 400: OpenApiTypes.OBJECT, **NOT_FOUND},
+    )
+    def get(self, request, pk: int):
+        project = _project_or_404(request, pk, Permission.VIEW_PROJECT)
+        # A handful of versions: one query loads them all, contents included.
+        versions = list(
+            ProtocolVersion.objects.filter(project=project)
+            .select_related("submitted_by")
+            .order_by("number")
+        )
+        if len(versions) < 2:
+            message = ngettext(
+                "This project has %(counter)s submitted version: there is nothing to compare yet.",
+                "This project has %(counter)s submitted versions: there is nothing to compare yet.",
+                len(versions),
+            ) % {"counter": len(versions)}
+            raise ValidationError({"detail": message})
+        old, new = _compared(versions, request.query_params)
+        comparison = compare_versions(old, new)
+        return Response(
+            ComparisonSerializer(_comparison(request, project, old, new, comparison)).data
+        )

@@ -50,19 +50,6 @@ class AttachmentUploadForm(forms.Form):
         }
         self.fields["file"].widget.attrs["accept"] = ACCEPT_ATTRIBUTE
 
-    def link_descriptions(self) -> None:
-        """Ties help texts and error messages to their inputs for screen readers."""
-        for name, field in self.fields.items():
-            bound = self[name]
-            described_by = []
-            if field.help_text:
-                described_by.append(f"{bound.auto_id}_helptext")
-            if name in self.errors:
-                described_by.append(f"{bound.auto_id}_errors")
-                field.widget.attrs["aria-invalid"] = "true"
-            if described_by:
-                field.widget.attrs["aria-describedby"] = " ".join(described_by)
-
 
 class AttachmentListView(ProjectView):
     """The draft's attachments by kind; uploading and removing need the right to edit."""
@@ -85,7 +72,6 @@ class AttachmentListView(ProjectView):
             {"kind": kind, "attachments": [a for a in current if a.kind == kind.value]}
             for kind in AttachmentKind
         ]
-        form.link_descriptions()
         return TemplateResponse(
             request,
             self.template_name,
@@ -185,27 +171,38 @@ class AttachmentDownloadView(ProjectView):
     """
 
     def get(self, request: HttpRequest, pk: int, attachment_id: int) -> HttpResponse:
-        attachment = (
-            Attachment.objects.filter(project=self.project, pk=attachment_id)
-            .filter(Q(removed_at__isnull=True) | Q(versions__isnull=False))
-            .select_related("project")
-            .first()
-        )
-        if attachment is None:
+        response = download_response(self.project, attachment_id, by=request.user)
+        if response is None:
             raise Http404
-        try:
-            handle = attachment.file.storage.open(attachment.file.name, "rb")
-        except FileNotFoundError as missing:
-            logger.error("attachment %s: file missing from storage", attachment.pk)
-            raise Http404 from missing
-        record_attachment_download(attachment=attachment, by=request.user)
-        response = FileResponse(
-            handle,
-            as_attachment=True,
-            filename=attachment.original_name,
-            content_type=attachment.content_type,
-        )
-        response["X-Content-Type-Options"] = "nosniff"
-        # Never kept by a shared cache or the browser's: some of these files name people.
-        response["Cache-Control"] = "private, no-store"
         return response
+
+
+def download_response(project, attachment_id: int, *, by) -> FileResponse | None:
+    """The file as an audited download, or None when it is not there to be had.
+
+    Shared by the page and the API. The caller has checked that ``by`` may see the project.
+    """
+    attachment = (
+        Attachment.objects.filter(project=project, pk=attachment_id)
+        .filter(Q(removed_at__isnull=True) | Q(versions__isnull=False))
+        .select_related("project")
+        .first()
+    )
+    if attachment is None:
+        return None
+    try:
+        handle = attachment.file.storage.open(attachment.file.name, "rb")
+    except FileNotFoundError:
+        logger.error("attachment %s: file missing from storage", attachment.pk)
+        return None
+    record_attachment_download(attachment=attachment, by=by)
+    response = FileResponse(
+        handle,
+        as_attachment=True,
+        filename=attachment.original_name,
+        content_type=attachment.content_type,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    # Never kept by a shared cache or the browser's: some of these files name people.
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -54,6 +54,18 @@ EDITABLE_STATUSES = frozenset(
 )
 
 
+# After a favourable opinion, changes go through an amendment that the commission reviews.
+AMENDABLE_STATUSES = frozenset(
+    {
+        ProjectStatus.APPROVED,
+        ProjectStatus.FORMALITIES,
+        ProjectStatus.PUBLISHED,
+        ProjectStatus.ACTIVE,
+        ProjectStatus.SUSPENDED,
+    }
+)
+
+
 class RegulatoryRoute(models.TextChoices):
     INTERNAL = "internal", _("Internal use of the warehouse")
     """Indicators, coding quality, decision support or feasibility (GOV-01)."""
@@ -98,6 +110,9 @@ class Project(models.Model):
     title = models.CharField(_("title"), max_length=300)
     # Set by the regulatory questionnaire; the consent register reads it (CON-*).
     requires_consent = models.BooleanField(_("requires consent"), default=False)
+    # A modification after approval (GOV-13): the draft is editable again until the amendment
+    # is submitted, and goes back to the commission.
+    amendment_opened_at = models.DateTimeField(_("amendment opened at"), null=True, blank=True)
     withdrawn_at = models.DateTimeField(_("withdrawn at"), null=True, blank=True)
     withdrawal_reason = models.TextField(_("withdrawal reason"), blank=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
@@ -122,7 +137,9 @@ class Project(models.Model):
 
     @property
     def is_editable(self) -> bool:
-        return self.status in EDITABLE_STATUSES
+        return self.status in EDITABLE_STATUSES or (
+            self.amendment_opened_at is not None and self.status in AMENDABLE_STATUSES
+        )
 
 
 class Draft(models.Model):

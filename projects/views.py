@@ -20,11 +20,12 @@ from projects.actions import (
     NotEditable,
     create_project,
     save_section,
+    submission_transition,
     submit_project,
     withdraw_project,
 )
 from projects.completeness import missing_items
-from projects.models import Project, ProtocolVersion, TeamMembership
+from projects.models import AMENDABLE_STATUSES, Project, ProtocolVersion, TeamMembership
 from projects.routes import propose_route
 from projects.sections import BY_KEY, SECTIONS, bound_form, raw_from_post
 from warehouse import catalogue
@@ -157,6 +158,9 @@ class ProjectDetailView(ProjectView):
                 "can_withdraw": any(
                     t.name == "withdraw" for t in workflow.available(project, request.user)
                 ),
+                "can_open_amendment": project.status in AMENDABLE_STATUSES
+                and project.amendment_opened_at is None
+                and has_permission(request.user, Permission.SUBMIT_PROJECT, project),
             },
         )
 
@@ -304,7 +308,7 @@ class SubmitView(ProjectView):
 
 
 def _submit_name(project: Project) -> str:
-    return "resubmit" if project.status == "changes_requested" else "submit"
+    return submission_transition(project)
 
 
 class WithdrawForm(forms.Form):
@@ -394,3 +398,25 @@ def _display(form_field, value):
     if isinstance(form_field, forms.BooleanField):
         return _("Yes") if str(value).lower() in {"on", "true", "1", "yes"} else _("No")
     return choices.get(value, value)
+
+
+class OpenAmendmentView(ProjectView):
+    """After approval, the lead opens an amendment: the draft becomes editable again (GOV-13)."""
+
+    object_permission = Permission.SUBMIT_PROJECT
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        try:
+            workflow.open_amendment(self.project, by=request.user)
+        except workflow.TransitionRefused as refused:
+            for reason in refused.reasons:
+                messages.error(request, reason)
+        else:
+            messages.success(
+                request,
+                _(
+                    "Amendment opened: edit the sections, then submit the "
+                    "amendment to the commission."
+                ),
+            )
+        return redirect("project_detail", pk=pk)

@@ -21,7 +21,13 @@ from django.utils.translation import gettext_lazy as _
 from eds_portal.audit import record_event
 from eds_portal.authz import has_role
 from eds_portal.roles import Role
-from projects.models import Project, ProjectStatus, TeamMembership, TeamRole
+from projects.models import (
+    AMENDABLE_STATUSES,
+    Project,
+    ProjectStatus,
+    TeamMembership,
+    TeamRole,
+)
 
 S = ProjectStatus
 
@@ -52,6 +58,18 @@ def _complete(project: Project) -> list[str]:
         return [
             _("The protocol is not complete: %(count)s item(s) missing.") % {"count": len(missing)}
         ]
+    return []
+
+
+def _amendment_open(project: Project) -> list[str]:
+    if project.amendment_opened_at is None:
+        return [_("Open an amendment first.")]
+    return _complete(project)
+
+
+def _no_amendment_open(project: Project) -> list[str]:
+    if project.amendment_opened_at is not None:
+        return [_("An amendment is already being written.")]
     return []
 
 
@@ -91,6 +109,16 @@ TRANSITIONS: dict[str, Transition] = {
         is_lead,
         _complete,
         _("Submit the revised version"),
+    ),
+    # A modification after approval reopens review (GOV-13); the previous approval stays in
+    # force for what was already delivered until the commission decides again.
+    "submit_amendment": Transition(
+        "submit_amendment",
+        AMENDABLE_STATUSES,
+        S.UNDER_REVIEW,
+        is_lead,
+        _amendment_open,
+        _("Submit the amendment"),
     ),
     "withdraw": Transition("withdraw", BEFORE_DELIVERY, S.WITHDRAWN, is_lead, label=_("Withdraw")),
     "accept_for_review": Transition(
@@ -132,6 +160,30 @@ def reasons_against(project: Project, name: str, user: Any) -> list[str]:
     return reasons
 
 
+def open_amendment(project: Project, *, by: Any) -> Project:
+    """Makes the draft of an approved project editable again; the status does not change."""
+    with transaction.atomic():
+        locked = Project.objects.select_for_update().get(pk=project.pk)
+        reasons = []
+        if locked.status not in AMENDABLE_STATUSES:
+            reasons.append(_("Only an approved project can be amended."))
+        if not is_lead(by, locked):
+            reasons.append(_("Your role on this project does not allow it."))
+        reasons.extend(_no_amendment_open(locked))
+        if reasons:
+            raise TransitionRefused(reasons)
+        locked.amendment_opened_at = timezone.now()
+        locked.save(update_fields=["amendment_opened_at", "updated_at"])
+        record_event(
+            action="project.amendment_opened",
+            actor=by,
+            target=locked,
+            after={"status": locked.status},
+        )
+    project.refresh_from_db()
+    return project
+
+
 def fire(project: Project, name: str, *, by: Any, details: dict | None = None) -> Project:
     """Applies a transition, or raises ``TransitionRefused`` with every reason."""
     transition = TRANSITIONS[name]
@@ -143,6 +195,9 @@ def fire(project: Project, name: str, *, by: Any, details: dict | None = None) -
         before = locked.status
         locked.status = transition.target
         update = ["status", "updated_at"]
+        if name == "submit_amendment":
+            locked.amendment_opened_at = None
+            update.append("amendment_opened_at")
         if transition.target == S.WITHDRAWN:
             locked.withdrawn_at = timezone.now()
             locked.withdrawal_reason = (details or {}).get("reason", "")

@@ -332,3 +332,104 @@ def test_demo_projects_in_several_states(capsys):
     statuses = sorted(Project.objects.values_list("status", flat=True))
     assert statuses == ["draft", "submitted", "withdrawn"]
     assert ProtocolVersion.objects.count() == 1
+
+
+def _approved(project, researcher):
+    submit_project(project=project, by=researcher)
+    # The commission's decision comes with the review module; stand in for it here.
+    Project.objects.filter(pk=project.pk).update(status=ProjectStatus.APPROVED)
+    project.refresh_from_db()
+    return project
+
+
+def test_an_amendment_after_approval_goes_back_to_review(client, researcher, complete_project):
+    project = _approved(complete_project, researcher)
+    assert not project.is_editable
+    login(client, researcher)
+    assert client.post(f"/projects/{project.pk}/sections/purpose/", {}).status_code == 403
+    response = client.post(f"/projects/{project.pk}/amendment/")
+    assert response.status_code == 302
+    project.refresh_from_db()
+    assert project.is_editable
+    assert project.status == ProjectStatus.APPROVED  # the approval stays in force meanwhile
+    save_section(
+        project=project,
+        section_key="data_request",
+        raw={**VALID_SECTIONS["data_request"], "access_months": "36"},
+        by=researcher,
+    )
+    version = submit_project(project=project, by=researcher)
+    project.refresh_from_db()
+    assert version.number == 2
+    assert version.is_amendment
+    assert project.status == ProjectStatus.UNDER_REVIEW
+    assert project.amendment_opened_at is None
+    assert not project.is_editable
+    actions = list(
+        AuditEvent.objects.filter(target_id=str(project.pk)).values_list("action", flat=True)
+    )
+    assert "project.amendment_opened" in actions
+    assert "project.submit_amendment" in actions
+
+
+def test_amendments_are_refused_before_approval_and_to_others(
+    make_user, researcher, complete_project
+):
+    with pytest.raises(workflow.TransitionRefused):
+        workflow.open_amendment(complete_project, by=researcher)  # still a draft
+    project = _approved(complete_project, researcher)
+    colleague = make_user(Role.RESEARCHER)
+    from projects.models import TeamMembership
+
+    TeamMembership.objects.create(project=project, user=colleague, role="co_investigator")
+    with pytest.raises(workflow.TransitionRefused):
+        workflow.open_amendment(project, by=colleague)
+    workflow.open_amendment(project, by=researcher)
+    with pytest.raises(workflow.TransitionRefused):
+        workflow.open_amendment(project, by=researcher)
+
+
+@pytest.mark.parametrize("status", list(ProjectStatus))
+@pytest.mark.parametrize(
+    "name",
+    [
+        "submit",
+        "resubmit",
+        "withdraw",
+        "submit_amendment",
+        "accept_for_review",
+        "return_incomplete",
+    ],
+)
+def test_every_transition_from_every_status(
+    researcher, secretariat, make_user, project, status, name
+):
+    """Only the listed sources allow a transition, and only for its roles."""
+    from projects.models import TeamMembership
+
+    colleague = make_user(Role.RESEARCHER)
+    TeamMembership.objects.create(project=project, user=colleague, role="co_investigator")
+    from django.utils import timezone
+
+    Project.objects.filter(pk=project.pk).update(
+        status=status, withdrawn_at=timezone.now() if status == ProjectStatus.WITHDRAWN else None
+    )
+    project.refresh_from_db()
+    transition = workflow.TRANSITIONS[name]
+    allowed_people = (
+        [secretariat] if name in {"accept_for_review", "return_incomplete"} else [researcher]
+    )
+    for person in (researcher, colleague, secretariat):
+        reasons = workflow.reasons_against(project, name, person)
+        state_ok = status in transition.sources
+        role_ok = person in allowed_people
+        if not (state_ok and role_ok):
+            assert reasons, (person, status, name)
+            with pytest.raises(workflow.TransitionRefused):
+                workflow.fire(project, name, by=person, details={"reason": "x"})
+    project.refresh_from_db()
+    assert project.status == status
+    if status in transition.sources and not transition.guard(project):
+        workflow.fire(project, name, by=allowed_people[0], details={"reason": "x"})
+        project.refresh_from_db()
+        assert project.status == transition.target
