@@ -4,9 +4,10 @@ Views, the API, templates (``{% if perms_eds.VIEW_AUDIT_TRAIL %}``) and tasks al
 ``has_permission(user, Permission.X, obj=None)``.
 
 - Without ``obj``: the permission follows from the user's roles (``ROLE_GRANTS``).
-- With ``obj``: the user's roles may grant it on every object (``ObjectRule.roles_on_all``);
-  otherwise an object rule registered by the app that owns the model decides (for instance
-  "member of the project's team"), and django-guardian per-object grants are honoured.
+- With ``obj``: the roles must grant it too; then they may grant it on every object
+  (``ObjectRule.roles_on_all``), or an object rule registered by the app that owns the model
+  decides (for instance "member of the project's team"), and django-guardian per-object grants
+  are honoured.
 
 Superusers get nothing for free: administering the site is not a reason to read patient data.
 """
@@ -119,14 +120,16 @@ def is_commission(user: Any) -> bool:
 
 def has_permission(user: Any, permission: Permission, obj: Any = None) -> bool:
     roles = roles_of(user)
-    if not roles and obj is None:
+    # A role is always necessary; an object rule can only narrow it to some objects. So
+    # revoking a role (a departure, SEC-04) ends access to every object at once.
+    if not roles & ROLE_GRANTS[permission]:
         return False
     if obj is None:
-        return bool(roles & ROLE_GRANTS[permission])
+        return True
     rule = _registry.rules.get((permission, type(obj)))
     if rule is None:
-        # No object rule: the object adds nothing, only the role-wide grant counts.
-        return bool(roles & ROLE_GRANTS[permission])
+        # No object rule: the object adds nothing, the role-wide grant decides.
+        return True
     if roles & rule.roles_on_all:
         return True
     if rule.predicate is not None and rule.predicate(user, obj):

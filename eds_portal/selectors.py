@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from eds_portal.models import AuditEvent
@@ -31,8 +31,10 @@ def _start_of(day: date) -> datetime:
 def audit_events(filters: AuditFilters) -> QuerySet[AuditEvent]:
     events = AuditEvent.objects.select_related("actor").order_by("-seq")
     if filters.action:
-        # "auth" matches every auth.* action, "auth.login" only that one.
-        events = events.filter(action__startswith=filters.action)
+        # "auth" matches every auth.* action, "auth.login" only that one (not auth.login_failed).
+        events = events.filter(
+            Q(action=filters.action) | Q(action__startswith=filters.action.rstrip(".") + ".")
+        )
     if filters.actor:
         events = events.filter(actor__email__iexact=filters.actor)
     if filters.target_type:

@@ -9,9 +9,10 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import connections, transaction
 from django.db.models import Max
 from django.urls import reverse
 from django.utils import timezone
@@ -34,12 +35,25 @@ from projects.sections import BY_KEY
 TITLE_FALLBACK_LENGTH = 300
 
 
+# Any constant: it serialises the numbering of new projects across processes.
+_REFERENCE_LOCK = 0x45445350  # "EDSP"
+
+
 def _next_reference() -> str:
+    """EDS-<year>-<number>, in the caller's transaction.
+
+    A row lock cannot protect "the next number" (there may be no row yet this year, and a
+    waiting SELECT ... FOR UPDATE re-reads the row it had found, not the newest): on PostgreSQL
+    an advisory lock held until commit serialises the creations; SQLite writes one at a time.
+    """
+    connection = connections["default"]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_REFERENCE_LOCK])
     year = timezone.now().year
     prefix = f"EDS-{year}-"
     last = (
-        Project.objects.select_for_update()
-        .filter(reference__startswith=prefix)
+        Project.objects.filter(reference__startswith=prefix)
         .order_by("-reference")
         .values_list("reference", flat=True)
         .first()
@@ -126,7 +140,7 @@ def _snapshot(project: Project) -> dict[str, Any]:
 
 def _notify_submission(project: Project, version: ProtocolVersion) -> None:
     User = get_user_model()
-    url = reverse("project_detail", args=[project.pk])
+    url = settings.EDS_PUBLIC_URL + reverse("project_detail", args=[project.pk])
     secretariat = list(
         User.objects.filter(groups__name=Role.SECRETARIAT.value, is_active=True).values_list(
             "email", flat=True
@@ -206,4 +220,10 @@ def submit_project(*, project: Project, by: Any) -> ProtocolVersion:
 def withdraw_project(*, project: Project, by: Any, reason: str) -> Project:
     if not reason.strip():
         raise workflow.TransitionRefused([_("Give the reason for the withdrawal.")])
-    return workflow.fire(project, "withdraw", by=by, details={"reason": reason.strip()})
+    return workflow.fire(
+        project,
+        "withdraw",
+        by=by,
+        reason=reason.strip(),
+        details={"reason_length": len(reason.strip())},
+    )

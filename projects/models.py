@@ -55,14 +55,11 @@ EDITABLE_STATUSES = frozenset(
 
 
 # After a favourable opinion, changes go through an amendment that the commission reviews.
+# Only before any delivery: an amendment goes back to "under review", and a project that has
+# received data must keep its delivered-data lifecycle (suspension, closure, destruction); its
+# amendments need their own status, with provisioning.
 AMENDABLE_STATUSES = frozenset(
-    {
-        ProjectStatus.APPROVED,
-        ProjectStatus.FORMALITIES,
-        ProjectStatus.PUBLISHED,
-        ProjectStatus.ACTIVE,
-        ProjectStatus.SUSPENDED,
-    }
+    {ProjectStatus.APPROVED, ProjectStatus.FORMALITIES, ProjectStatus.PUBLISHED}
 )
 
 

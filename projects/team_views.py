@@ -84,10 +84,15 @@ class TeamView(ProjectView):
             key=lambda m: (ROLE_ORDER.get(m.role, 9), m.user.full_name.lower(), m.pk),
         )
         now = timezone.now()
-        invitations = list(
-            project.invitations.filter(accepted_at__isnull=True, revoked_at__isnull=True).order_by(
-                "expires_at", "pk"
+        # Pending invitees have not joined: their addresses are for the lead only.
+        invitations = (
+            list(
+                project.invitations.filter(
+                    accepted_at__isnull=True, revoked_at__isnull=True
+                ).order_by("expires_at", "pk")
             )
+            if can_manage
+            else []
         )
         for invitation in invitations:
             invitation.is_expired = invitation.expires_at <= now

@@ -184,7 +184,9 @@ def open_amendment(project: Project, *, by: Any) -> Project:
     return project
 
 
-def fire(project: Project, name: str, *, by: Any, details: dict | None = None) -> Project:
+def fire(
+    project: Project, name: str, *, by: Any, details: dict | None = None, reason: str = ""
+) -> Project:
     """Applies a transition, or raises ``TransitionRefused`` with every reason."""
     transition = TRANSITIONS[name]
     with transaction.atomic():
@@ -200,7 +202,9 @@ def fire(project: Project, name: str, *, by: Any, details: dict | None = None) -
             update.append("amendment_opened_at")
         if transition.target == S.WITHDRAWN:
             locked.withdrawn_at = timezone.now()
-            locked.withdrawal_reason = (details or {}).get("reason", "")
+            # The reason stays on the project, not in the append-only trail: it is free text
+            # and may name people (LOG-04).
+            locked.withdrawal_reason = reason
             update += ["withdrawn_at", "withdrawal_reason"]
         locked.save(update_fields=update)
         record_event(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
@@ -61,7 +62,11 @@ class FeasibilityView(PermissionView):
     template_name = "warehouse/feasibility.html"
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        return TemplateResponse(request, self.template_name, {"form": CohortCriteriaForm()})
+        return TemplateResponse(request, self.template_name, self._context(CohortCriteriaForm()))
+
+    @staticmethod
+    def _context(form, **extra) -> dict:
+        return {"form": form, "threshold": settings.EDS_SMALL_CELL_THRESHOLD, **extra}
 
     def post(self, request: HttpRequest) -> HttpResponse:
         form = CohortCriteriaForm(request.POST)
@@ -71,7 +76,7 @@ class FeasibilityView(PermissionView):
             else self.template_name
         )
         if not form.is_valid():
-            return TemplateResponse(request, template, {"form": form}, status=400)
+            return TemplateResponse(request, template, self._context(form), status=400)
         criteria = form.criteria()
         result = feasibility_count(criteria)
         record_event(
@@ -80,4 +85,4 @@ class FeasibilityView(PermissionView):
             target_type="warehouse.cohort",
             after={"criteria": criteria.as_dict(), **result.as_dict()},
         )
-        return TemplateResponse(request, template, {"form": form, "result": result})
+        return TemplateResponse(request, template, self._context(form, result=result))

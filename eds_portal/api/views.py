@@ -79,6 +79,9 @@ class AuditEventList(ListAPIView):
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            # drf-spectacular builds the schema through here: nobody read the trail.
+            return AuditEvent.objects.none()
         params = AuditFilterSerializer(data=self.request.query_params)
         params.is_valid(raise_exception=True)
         filters = AuditFilters(

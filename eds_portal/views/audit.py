@@ -26,7 +26,7 @@ class AuditFilterForm(forms.Form):
         label=_("Action"),
         required=False,
         max_length=80,
-        help_text=_("A prefix such as “auth” matches every action that starts with it."),
+        help_text=_("“auth” matches every auth.* action; “auth.login” only that one."),
     )
     actor = forms.EmailField(label=_("Actor's e-mail address"), required=False)
     target_type = forms.CharField(label=_("Target type"), required=False, max_length=80)

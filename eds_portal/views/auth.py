@@ -16,9 +16,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.cache import never_cache
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -91,6 +93,7 @@ def _qr_svg(uri: str) -> str:
     return svg[svg.index("<svg") :]
 
 
+@method_decorator(never_cache, name="dispatch")
 class TwoFactorSetupView(AuthenticatedView):
     """Enrolment: scan the QR code (or type the key), then prove it with a first code."""
 
@@ -166,6 +169,7 @@ def _error_for(outcome: str) -> str:
     )
 
 
+@method_decorator(never_cache, name="dispatch")
 class TwoFactorVerifyView(AuthenticatedView):
     """Second step of the login for accounts with a confirmed device."""
 

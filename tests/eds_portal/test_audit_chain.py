@@ -120,6 +120,23 @@ def test_postgresql_trigger_refuses_update_and_delete(statement):
     assert AuditEvent.objects.filter(action="test.step").count() == 2
 
 
+def _truncate_as_the_application_would():
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # fire the pending foreign-key checks
+        cursor.execute("SET LOCAL eds.allow_audit_truncate = 'off'")
+        cursor.execute("TRUNCATE eds_portal_auditevent CASCADE")
+
+
+@on_postgresql
+def test_postgresql_refuses_truncate_outside_the_test_harness():
+    from django.db import DatabaseError
+
+    _events(2)
+    with pytest.raises(DatabaseError, match="TRUNCATE refused"):
+        _truncate_as_the_application_would()
+    assert AuditEvent.objects.filter(action="test.step").count() == 2
+
+
 def test_sequence_numbers_are_unique():
     event = _events(1)[0]
     with pytest.raises(IntegrityError), transaction.atomic():

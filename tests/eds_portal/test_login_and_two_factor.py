@@ -224,3 +224,10 @@ def test_weak_passwords_are_refused(password, researcher):
 
 def test_a_twelve_character_password_is_accepted(researcher):
     validate_password("Vq7#mule-ski", researcher)
+
+
+def test_changing_the_case_of_the_address_does_not_reset_the_throttle(client, researcher):
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        _post_login(client, researcher.email, "wrong-password-123")
+    assert _post_login(client, researcher.email.upper()).status_code == 429
+    assert _post_login(client, researcher.email.title()).status_code == 429

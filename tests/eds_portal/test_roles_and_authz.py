@@ -109,16 +109,24 @@ def test_object_rule_role_on_all_objects(group_rule, auditor, dpo):
     assert not has_permission(dpo, Permission.VIEW_AUDIT_TRAIL, group)
 
 
-def test_object_rule_predicate(group_rule, researcher):
-    mine = Group.objects.create(name=f"team-{researcher.pk}")
+def test_object_rule_predicate(group_rule, dpo):
+    mine = Group.objects.create(name=f"team-{dpo.pk}")
     other = Group.objects.create(name="team-someone-else")
-    assert has_permission(researcher, Permission.VIEW_AUDIT_TRAIL, mine)
-    assert not has_permission(researcher, Permission.VIEW_AUDIT_TRAIL, other)
+    assert has_permission(dpo, Permission.VIEW_AUDIT_TRAIL, mine)
+    assert not has_permission(dpo, Permission.VIEW_AUDIT_TRAIL, other)
 
 
-def test_object_rule_guardian_grant_on_one_object(group_rule, outsider):
+def test_object_rule_guardian_grant_on_one_object(group_rule, dpo):
     granted = Group.objects.create(name="granted")
     other = Group.objects.create(name="not-granted")
-    assign_perm("auth.view_group", outsider, granted)
-    assert has_permission(outsider, Permission.VIEW_AUDIT_TRAIL, granted)
-    assert not has_permission(outsider, Permission.VIEW_AUDIT_TRAIL, other)
+    assign_perm("auth.view_group", dpo, granted)
+    assert has_permission(dpo, Permission.VIEW_AUDIT_TRAIL, granted)
+    assert not has_permission(dpo, Permission.VIEW_AUDIT_TRAIL, other)
+
+
+def test_an_object_rule_never_grants_without_the_role(group_rule, researcher, outsider):
+    """Revoking a role ends access to every object, whatever the rules and grants say."""
+    mine = Group.objects.create(name=f"team-{researcher.pk}")
+    assign_perm("auth.view_group", outsider, mine)
+    assert not has_permission(researcher, Permission.VIEW_AUDIT_TRAIL, mine)
+    assert not has_permission(outsider, Permission.VIEW_AUDIT_TRAIL, mine)

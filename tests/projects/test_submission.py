@@ -240,7 +240,10 @@ def test_withdrawal_needs_a_reason_and_is_audited(client, researcher, project):
     project.refresh_from_db()
     assert project.status == ProjectStatus.WITHDRAWN
     assert project.withdrawal_reason == "Financement perdu"
-    assert AuditEvent.objects.get(action="project.withdraw").after["reason"] == "Financement perdu"
+    event = AuditEvent.objects.get(action="project.withdraw")
+    # The free text stays on the project, not in the append-only trail (LOG-04).
+    assert "Financement" not in str(event.after)
+    assert event.after["reason_length"] == len("Financement perdu")
     with pytest.raises(workflow.TransitionRefused):
         withdraw_project(project=project, by=researcher, reason="again")
 
@@ -426,10 +429,45 @@ def test_every_transition_from_every_status(
         if not (state_ok and role_ok):
             assert reasons, (person, status, name)
             with pytest.raises(workflow.TransitionRefused):
-                workflow.fire(project, name, by=person, details={"reason": "x"})
+                workflow.fire(project, name, by=person, reason="x")
     project.refresh_from_db()
     assert project.status == status
     if status in transition.sources and not transition.guard(project):
-        workflow.fire(project, name, by=allowed_people[0], details={"reason": "x"})
+        workflow.fire(project, name, by=allowed_people[0], reason="x")
         project.refresh_from_db()
         assert project.status == transition.target
+
+
+def test_revoking_the_role_ends_access_to_the_project(client, researcher, project):
+    from eds_portal.actions import revoke_role
+
+    login(client, researcher)
+    assert client.get(f"/projects/{project.pk}/").status_code == 200
+    revoke_role(user=researcher, role=Role.RESEARCHER)
+    for url in ("", "sections/purpose/", "team/", "attachments/"):
+        assert client.get(f"/projects/{project.pk}/{url}").status_code == 404, url
+    assert client.post(f"/projects/{project.pk}/sections/purpose/", {}).status_code == 404
+
+
+@pytest.mark.django_db(
+    transaction=True, databases=["default", "warehouse"], serialized_rollback=True
+)
+def test_concurrent_creations_get_distinct_references(make_user):
+    """Several researchers creating projects at the same moment (PostgreSQL: threads)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection, connections
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite serialises writers itself")
+    users = [make_user(Role.RESEARCHER) for _ in range(6)]
+
+    def create(user):
+        try:
+            return create_project(by=user, title="Concurrent").reference
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        references = list(pool.map(create, users))
+    assert len(set(references)) == 6

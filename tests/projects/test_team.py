@@ -347,7 +347,7 @@ def test_members_other_than_the_lead_see_the_team_but_cannot_change_it(
     page = browser.get(_team_url(project))
     assert page.status_code == 200
     html = page.content.decode()
-    assert "carol@univ.example" in html
+    assert "carol@univ.example" not in html  # pending invitees: for the lead only
     assert 'name="action"' not in html
 
     attempts = [
@@ -501,3 +501,25 @@ def test_team_page_query_count_is_pinned(
     # timeout's session save (savepoint, update, release). The same with 4 or 40 members.
     with django_assert_num_queries(10):
         assert client.get(_team_url(project)).status_code == 200
+
+
+def test_pending_invitees_are_shown_to_the_lead_only(client, researcher, make_user):
+    from projects.actions import create_project
+    from projects.models import TeamMembership
+    from projects.team_actions import invite_member
+
+    project = create_project(by=researcher, title="Invitations")
+    invite_member(
+        project=project, email="pending.person@example.org", role="analyst", by=researcher
+    )
+    colleague = make_user(Role.RESEARCHER)
+    TeamMembership.objects.create(project=project, user=colleague, role="co_investigator")
+    login(client, colleague)
+    assert (
+        "pending.person@example.org"
+        not in client.get(f"/projects/{project.pk}/team/").content.decode()
+    )
+    login(client, researcher)
+    assert (
+        "pending.person@example.org" in client.get(f"/projects/{project.pk}/team/").content.decode()
+    )
