@@ -37,6 +37,7 @@ class Permission(enum.StrEnum):
     EDIT_PROJECT = "edit_project"
     MANAGE_TEAM = "manage_team"
     SUBMIT_PROJECT = "submit_project"
+    CHECK_ADMISSIBILITY = "check_admissibility"
 
 
 ALL_ROLES = frozenset(Role)
@@ -61,6 +62,7 @@ ROLE_GRANTS: dict[Permission, frozenset[Role]] = {
     Permission.EDIT_PROJECT: frozenset({Role.RESEARCHER}),
     Permission.MANAGE_TEAM: frozenset({Role.RESEARCHER}),
     Permission.SUBMIT_PROJECT: frozenset({Role.RESEARCHER}),
+    Permission.CHECK_ADMISSIBILITY: frozenset({Role.SECRETARIAT}),
 }
 
 missing = set(Permission) - set(ROLE_GRANTS)

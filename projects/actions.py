@@ -227,3 +227,48 @@ def withdraw_project(*, project: Project, by: Any, reason: str) -> Project:
         reason=reason.strip(),
         details={"reason_length": len(reason.strip())},
     )
+
+
+def _notify_admissibility(project: Project, check) -> None:
+    url = settings.EDS_PUBLIC_URL + reverse("project_detail", args=[project.pk])
+    team = list(
+        project.memberships.filter(user__is_active=True).values_list("user__email", flat=True)
+    )
+    if check.decision == "accepted":
+        subject = _("[%(ref)s] Accepted for review") % {"ref": project.reference}
+        body = _(
+            "The secretariat found your file complete: the commission will now review it. %(url)s"
+        ) % {"url": url}
+    else:
+        subject = _("[%(ref)s] Returned as incomplete") % {"ref": project.reference}
+        body = _(
+            "The secretariat returned your file as incomplete. Missing items:\n\n"
+            "%(items)s\n\nComplete the draft and submit it again: %(url)s"
+        ) % {"items": check.missing_items, "url": url}
+    send_mail(subject, body, None, team)
+
+
+@transaction.atomic
+def check_admissibility(*, project: Project, by: Any, accept: bool, missing_items: str = ""):
+    """The secretariat accepts a submitted version for review or returns it as incomplete."""
+    from projects.models import AdmissibilityCheck
+
+    missing_items = missing_items.strip()
+    if not accept and not missing_items:
+        raise workflow.TransitionRefused([_("List the missing items for the team.")])
+    locked = Project.objects.select_for_update().get(pk=project.pk)
+    version = locked.versions.order_by("-number").first()
+    name = "accept_for_review" if accept else "return_incomplete"
+    reasons = workflow.reasons_against(locked, name, by)
+    if reasons or version is None:
+        raise workflow.TransitionRefused(reasons or [_("Nothing was submitted.")])
+    check = AdmissibilityCheck.objects.create(
+        project=locked,
+        version=version,
+        decision="accepted" if accept else "returned",
+        missing_items=missing_items,
+        decided_by=by,
+    )
+    workflow.fire(locked, name, by=by, details={"version": version.number, "check": check.pk})
+    transaction.on_commit(lambda: _notify_admissibility(locked, check))
+    return check

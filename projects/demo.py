@@ -1,4 +1,5 @@
-"""Sample projects for `make run`: a draft half-filled, a submitted one, a withdrawn one."""
+"""Sample projects for `make run`: a draft half-filled, a submitted one, one returned as
+incomplete then submitted again (two versions to compare), a withdrawn one."""
 
 from __future__ import annotations
 
@@ -7,7 +8,13 @@ import hashlib
 from django.core.files.base import ContentFile
 from django.db import transaction
 
-from projects.actions import create_project, save_section, submit_project, withdraw_project
+from projects.actions import (
+    check_admissibility,
+    create_project,
+    save_section,
+    submit_project,
+    withdraw_project,
+)
 from projects.models import Attachment, AttachmentKind, Project
 
 # A one-page PDF, enough for the type check and for a browser to open.
@@ -105,7 +112,7 @@ def _attach_all(project: Project, by) -> None:
 
 
 @transaction.atomic
-def load(researcher) -> list[Project]:
+def load(researcher, secretariat=None) -> list[Project]:
     if Project.objects.filter(created_by=researcher).exists():
         return list(Project.objects.filter(created_by=researcher))
     draft = create_project(by=researcher, title="Otites moyennes aiguës de l'enfant")
@@ -125,8 +132,42 @@ def load(researcher) -> list[Project]:
         save_section(project=submitted, section_key=key, raw=dict(raw), by=researcher)
     _attach_all(submitted, researcher)
     submit_project(project=submitted, by=researcher)
+    projects = [draft, submitted]
+    if secretariat is not None:
+        # Returned as incomplete, completed, submitted again: two versions to compare.
+        revised = create_project(by=researcher, title="Fièvre de l'adulte âgé en EHPAD")
+        for key, raw in SECTIONS.items():
+            raw = dict(raw)
+            if key == "identification":
+                raw.update(lay_title="Fièvre de l'adulte âgé en EHPAD", acronym="FIEVRE-EHPAD")
+            save_section(project=revised, section_key=key, raw=raw, by=researcher)
+        _attach_all(revised, researcher)
+        submit_project(project=revised, by=researcher)
+        check_admissibility(
+            project=revised,
+            by=secretariat,
+            accept=False,
+            missing_items="Préciser la population (âge, lieu de vie) et la durée d'accès demandée.",
+        )
+        save_section(
+            project=revised,
+            section_key="methodology",
+            by=researcher,
+            raw={
+                **SECTIONS["methodology"],
+                "population": "Personnes de 75 ans et plus vues en EHPAD par SOS Médecins.",
+            },
+        )
+        save_section(
+            project=revised,
+            section_key="data_request",
+            by=researcher,
+            raw={**SECTIONS["data_request"], "access_months": "36"},
+        )
+        submit_project(project=revised, by=researcher)
+        projects.append(revised)
     withdrawn = create_project(by=researcher, title="Sutures en centre de consultation")
     withdraw_project(
         project=withdrawn, by=researcher, reason="Projet repris dans une étude nationale."
     )
-    return [draft, submitted, withdrawn]
+    return [*projects, withdrawn]

@@ -306,3 +306,39 @@ class Invitation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.email} → {self.project_id}"
+
+
+class AdmissibilityDecision(models.TextChoices):
+    ACCEPTED = "accepted", _("Accepted for review")
+    """The file is complete: it goes to the commission."""
+    RETURNED = "returned", _("Returned as incomplete")
+    """Items are missing: the team completes the draft and submits again."""
+
+
+class AdmissibilityCheck(models.Model):
+    """The secretariat's check of a submitted version (issue "commission review", item 1)."""
+
+    project = models.ForeignKey(
+        Project, on_delete=models.PROTECT, related_name="admissibility_checks"
+    )
+    version = models.ForeignKey(ProtocolVersion, on_delete=models.PROTECT, related_name="+")
+    decision = models.CharField(_("decision"), max_length=10, choices=AdmissibilityDecision.choices)
+    missing_items = models.TextField(_("missing items"), blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("admissibility check")
+        verbose_name_plural = _("admissibility checks")
+        ordering = ["-decided_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(decision="accepted") | ~Q(missing_items=""),
+                name="returned_check_lists_missing_items",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project_id} v{self.version_id}: {self.decision}"

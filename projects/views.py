@@ -18,6 +18,7 @@ from eds_portal.views.base import PermissionView
 from projects import workflow
 from projects.actions import (
     NotEditable,
+    check_admissibility,
     create_project,
     save_section,
     submission_transition,
@@ -158,6 +159,13 @@ class ProjectDetailView(ProjectView):
                 "can_withdraw": any(
                     t.name == "withdraw" for t in workflow.available(project, request.user)
                 ),
+                "can_check_admissibility": project.status == "submitted"
+                and has_permission(request.user, Permission.CHECK_ADMISSIBILITY, project),
+                "last_return": project.admissibility_checks.filter(decision="returned")
+                .select_related("version")
+                .first()
+                if project.status == "incomplete"
+                else None,
                 "can_open_amendment": project.status in AMENDABLE_STATUSES
                 and project.amendment_opened_at is None
                 and has_permission(request.user, Permission.SUBMIT_PROJECT, project),
@@ -420,3 +428,69 @@ class OpenAmendmentView(ProjectView):
                 ),
             )
         return redirect("project_detail", pk=pk)
+
+
+class AdmissibilityForm(forms.Form):
+    decision = forms.ChoiceField(
+        label=_("Decision"),
+        choices=[
+            ("accept", _("The file is complete: accept it for review")),
+            ("return", _("Items are missing: return it to the team")),
+        ],
+        widget=forms.RadioSelect,
+    )
+    missing_items = forms.CharField(
+        label=_("Missing items"),
+        required=False,
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text=_("Required when returning the file: the team receives this list."),
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("decision") == "return" and not cleaned.get("missing_items", "").strip():
+            self.add_error("missing_items", _("List the missing items for the team."))
+        return cleaned
+
+
+class AdmissibilityView(ProjectView):
+    """The secretariat checks that a submitted version is complete."""
+
+    object_permission = Permission.CHECK_ADMISSIBILITY
+    template_name = "projects/admissibility.html"
+
+    def _render(self, request, form, status=200):
+        project = self.project
+        return TemplateResponse(
+            request,
+            self.template_name,
+            {
+                "project": project,
+                "form": form,
+                "version": project.versions.order_by("-number").first(),
+                "checks": project.admissibility_checks.select_related("decided_by", "version"),
+            },
+            status=status,
+        )
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        return self._render(request, AdmissibilityForm())
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        form = AdmissibilityForm(request.POST)
+        if form.is_valid():
+            try:
+                check_admissibility(
+                    project=self.project,
+                    by=request.user,
+                    accept=form.cleaned_data["decision"] == "accept",
+                    missing_items=form.cleaned_data["missing_items"],
+                )
+            except workflow.TransitionRefused as refused:
+                for reason in refused.reasons:
+                    form.add_error(None, reason)
+            else:
+                messages.success(request, _("Decision recorded; the team has been told."))
+                return redirect("project_detail", pk=pk)
+        return self._render(request, form, status=400)

@@ -96,9 +96,7 @@ def _refused(response, *, anonymous: bool) -> bool:
         return True
     # A redirect refuses only when it sends an anonymous visitor to the login page: for a
     # signed-in user it would be the sign of an action that went through.
-    return anonymous and response.status_code == 302 and response.url.startswith(
-        "/accounts/login/"
-    )
+    return anonymous and response.status_code == 302 and response.url.startswith("/accounts/login/")
 
 
 def test_every_url_declares_who_may_reach_it():

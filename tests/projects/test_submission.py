@@ -333,8 +333,10 @@ def test_demo_projects_in_several_states(capsys):
     call_command("load_demo_projects")
     call_command("load_demo_projects")
     statuses = sorted(Project.objects.values_list("status", flat=True))
-    assert statuses == ["draft", "submitted", "withdrawn"]
-    assert ProtocolVersion.objects.count() == 1
+    assert statuses == ["draft", "submitted", "submitted", "withdrawn"]
+    assert ProtocolVersion.objects.count() == 3
+    revised = Project.objects.get(title__startswith="Fièvre")
+    assert revised.versions.count() == 2
 
 
 def _approved(project, researcher):

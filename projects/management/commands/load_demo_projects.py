@@ -8,7 +8,10 @@ from projects import demo
 
 
 class Command(BaseCommand):
-    help = "Creates sample projects (draft, submitted, withdrawn) for the demo researcher."
+    help = (
+        "Creates sample projects for the demo researcher: a draft, a submitted one, one with "
+        "two versions (returned as incomplete, then revised) and a withdrawn one. Idempotent."
+    )
 
     def handle(self, *args, **options):
         if settings.PRODUCTION:
@@ -17,7 +20,9 @@ class Command(BaseCommand):
         researcher = User.objects.filter(email=email).first()
         if researcher is None:
             raise CommandError("Run load_demo first: the demo researcher does not exist.")
-        projects = demo.load(researcher)
+        secretariat_email = next(a.email for a in DEMO_ACCOUNTS if Role.SECRETARIAT in a.roles)
+        secretariat = User.objects.filter(email=secretariat_email).first()
+        projects = demo.load(researcher, secretariat)
         for project in projects:
             self.stdout.write(
                 f"  {project.reference} {project.get_status_display()}: {project.title}"
