@@ -38,6 +38,7 @@ class Permission(enum.StrEnum):
     MANAGE_TEAM = "manage_team"
     SUBMIT_PROJECT = "submit_project"
     CHECK_ADMISSIBILITY = "check_admissibility"
+    DECLARE_INTEREST = "declare_interest"
 
 
 ALL_ROLES = frozenset(Role)
@@ -58,11 +59,13 @@ ROLE_GRANTS: dict[Permission, frozenset[Role]] = {
     Permission.CREATE_PROJECT: frozenset({Role.RESEARCHER}),
     # Without an object: "may see some project" (lists); each project decides through the
     # object rules that projects/apps.py registers (team membership, staff roles).
-    Permission.VIEW_PROJECT: frozenset({Role.RESEARCHER, Role.SECRETARIAT, Role.DPO}),
+    Permission.VIEW_PROJECT: frozenset({Role.RESEARCHER, Role.SECRETARIAT, Role.DPO})
+    | COMMISSION_ROLES,
     Permission.EDIT_PROJECT: frozenset({Role.RESEARCHER}),
     Permission.MANAGE_TEAM: frozenset({Role.RESEARCHER}),
     Permission.SUBMIT_PROJECT: frozenset({Role.RESEARCHER}),
     Permission.CHECK_ADMISSIBILITY: frozenset({Role.SECRETARIAT}),
+    Permission.DECLARE_INTEREST: COMMISSION_ROLES,
 }
 
 missing = set(Permission) - set(ROLE_GRANTS)

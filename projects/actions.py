@@ -272,3 +272,36 @@ def check_admissibility(*, project: Project, by: Any, accept: bool, missing_item
     workflow.fire(locked, name, by=by, details={"version": version.number, "check": check.pk})
     transaction.on_commit(lambda: _notify_admissibility(locked, check))
     return check
+
+
+@transaction.atomic
+def declare_interest(*, project: Project, by: Any, has_interest: bool, description: str = ""):
+    """A commission member's declaration for one project; a new one replaces the old (GOV-10).
+
+    The trail keeps every declaration made; the description stays on the declaration.
+    """
+    from projects.conflicts import REVIEW_STATUSES
+    from projects.models import ConflictDeclaration
+
+    description = description.strip()
+    if has_interest and not description:
+        raise workflow.TransitionRefused([_("Describe the interest.")])
+    locked = Project.objects.select_for_update().get(pk=project.pk)
+    if locked.status not in REVIEW_STATUSES:
+        raise workflow.TransitionRefused([_("This project is not in the commission's hands.")])
+    declaration, created = ConflictDeclaration.objects.update_or_create(
+        project=locked,
+        member=by,
+        defaults={
+            "has_interest": has_interest,
+            "description": description if has_interest else "",
+            "declared_at": timezone.now(),
+        },
+    )
+    record_event(
+        action="project.interest_declared",
+        actor=by,
+        target=locked,
+        after={"has_interest": has_interest, "first": created},
+    )
+    return declaration

@@ -342,3 +342,31 @@ class AdmissibilityCheck(models.Model):
 
     def __str__(self) -> str:
         return f"{self.project_id} v{self.version_id}: {self.decision}"
+
+
+class ConflictDeclaration(models.Model):
+    """A commission member's declaration of interests for one project (GOV-10)."""
+
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="conflict_declarations"
+    )
+    member = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="conflict_declarations"
+    )
+    has_interest = models.BooleanField(_("declares an interest"))
+    description = models.TextField(_("description of the interest"), blank=True)
+    declared_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("declaration of interests")
+        verbose_name_plural = _("declarations of interests")
+        constraints = [
+            models.UniqueConstraint(fields=["project", "member"], name="one_declaration"),
+            models.CheckConstraint(
+                condition=Q(has_interest=False) | ~Q(description=""),
+                name="interest_is_described",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} on {self.project_id}: {self.has_interest}"

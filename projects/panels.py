@@ -7,7 +7,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from eds_portal.home import HomePanel, register_panel
-from eds_portal.roles import Role
+from eds_portal.roles import COMMISSION_ROLES, Role
 from projects.models import Project, ProjectStatus, TeamRole
 
 # What the team has to do, by status (the researcher's "what is awaited from me").
@@ -55,6 +55,32 @@ def _admissibility_inbox(request: HttpRequest) -> dict:
     return {"projects": projects}
 
 
+def _commission_files(request: HttpRequest) -> dict:
+    from projects.conflicts import automatic_conflict
+
+    in_review = list(
+        Project.objects.filter(
+            status__in=[ProjectStatus.UNDER_REVIEW, ProjectStatus.CHANGES_REQUESTED]
+        )
+        .prefetch_related("memberships__user")
+        .order_by("updated_at")[:100]
+    )
+    declared = dict(
+        request.user.conflict_declarations.filter(project__in=in_review).values_list(
+            "project_id", "has_interest"
+        )
+    )
+    to_declare = [
+        p for p in in_review if p.pk not in declared and not automatic_conflict(request.user, p)
+    ]
+    readable = [
+        p
+        for p in in_review
+        if declared.get(p.pk) is False and not automatic_conflict(request.user, p)
+    ]
+    return {"to_declare": to_declare, "readable": readable}
+
+
 def register() -> None:
     register_panel(
         HomePanel(
@@ -64,6 +90,15 @@ def register() -> None:
             template_name="projects/panels/my_projects.html",
             context=_my_projects,
             primary_for=frozenset({Role.RESEARCHER}),
+        )
+    )
+    register_panel(
+        HomePanel(
+            key="commission_files",
+            roles=COMMISSION_ROLES,
+            title=_("Files in review"),
+            template_name="projects/panels/commission_files.html",
+            context=_commission_files,
         )
     )
     register_panel(

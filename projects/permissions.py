@@ -2,7 +2,8 @@
 
 Team members see their project; the lead and co-investigators edit the draft while it is
 editable; only the lead submits, withdraws and manages the team. The secretariat and the DPO
-see every project. (Commission members will see the files they are not conflicted on.)
+see every project; commission members see a file in review once they declared no interest
+and are not conflicted automatically (projects/conflicts.py).
 """
 
 from __future__ import annotations
@@ -38,12 +39,18 @@ def is_lead(user: Any, project: Project) -> bool:
     return _role_in_project(user, project) == TeamRole.LEAD
 
 
+def member_or_unconflicted_reader(user: Any, project: Project) -> bool:
+    from projects.conflicts import may_read_file
+
+    return is_member(user, project) or may_read_file(user, project)
+
+
 def register() -> None:
     register_object_rule(
         Permission.VIEW_PROJECT,
         Project,
         roles_on_all=frozenset({Role.SECRETARIAT, Role.DPO}),
-        predicate=is_member,
+        predicate=member_or_unconflicted_reader,
     )
     register_object_rule(Permission.EDIT_PROJECT, Project, predicate=can_edit)
     register_object_rule(Permission.MANAGE_TEAM, Project, predicate=is_lead)

@@ -2,6 +2,7 @@ from django.urls import path
 
 from projects.views import (
     AdmissibilityView,
+    InterestDeclarationView,
     OpenAmendmentView,
     ProjectCreateView,
     ProjectDetailView,
@@ -20,6 +21,7 @@ urlpatterns = [
     path("<int:pk>/submit/", SubmitView.as_view(), name="project_submit"),
     path("<int:pk>/withdraw/", WithdrawView.as_view(), name="project_withdraw"),
     path("<int:pk>/amendment/", OpenAmendmentView.as_view(), name="project_amendment"),
+    path("<int:pk>/interests/", InterestDeclarationView.as_view(), name="project_interests"),
     path("<int:pk>/admissibility/", AdmissibilityView.as_view(), name="project_admissibility"),
     path("<int:pk>/versions/<int:number>/", VersionDetailView.as_view(), name="project_version"),
 ]

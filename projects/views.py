@@ -6,13 +6,13 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Max, Prefetch
+from django.db.models import Count, Max, Prefetch, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
-from eds_portal.authz import Permission, has_permission, has_role
+from eds_portal.authz import Permission, has_permission, has_role, is_commission
 from eds_portal.roles import Role
 from eds_portal.views.base import PermissionView
 from projects import workflow
@@ -38,9 +38,22 @@ PENDING_KEY = "projects:pending-section"
 def visible_projects(user):
     """Projects the user may know exist."""
     projects = Project.objects.all()
-    if not has_role(user, Role.SECRETARIAT, Role.DPO):
-        projects = projects.filter(memberships__user=user).distinct()
-    return projects
+    if has_role(user, Role.SECRETARIAT, Role.DPO):
+        return projects
+    from projects.conflicts import REVIEW_STATUSES, may_read_file
+
+    if not is_commission(user):
+        return projects.filter(memberships__user=user).distinct()
+    readable = [
+        project.pk
+        for project in Project.objects.filter(
+            status__in=REVIEW_STATUSES,
+            conflict_declarations__member=user,
+            conflict_declarations__has_interest=False,
+        )
+        if may_read_file(user, project)
+    ]
+    return projects.filter(Q(memberships__user=user) | Q(pk__in=readable)).distinct()
 
 
 class ProjectView(PermissionView):
@@ -492,5 +505,113 @@ class AdmissibilityView(ProjectView):
                     form.add_error(None, reason)
             else:
                 messages.success(request, _("Decision recorded; the team has been told."))
+                return redirect("project_detail", pk=pk)
+        return self._render(request, form, status=400)
+
+
+class InterestForm(forms.Form):
+    has_interest = forms.ChoiceField(
+        label=_("Your interests in this project"),
+        choices=[
+            ("no", _("I have no interest in this project")),
+            ("yes", _("I have an interest, described below")),
+        ],
+        widget=forms.RadioSelect,
+    )
+    description = forms.CharField(
+        label=_("Description of the interest"),
+        required=False,
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_(
+            "Links with the team, the controller, the funders or the subject; "
+            "required when you declare an interest."
+        ),
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("has_interest") == "yes" and not cleaned.get("description", "").strip():
+            self.add_error("description", _("Describe the interest."))
+        return cleaned
+
+
+class InterestDeclarationView(PermissionView):
+    """Before reading a file, a commission member declares their interests (GOV-10).
+
+    The page shows only what a member needs to judge a conflict: the reference, the public
+    title and the organisations of the team, never the file itself.
+    """
+
+    permission = Permission.DECLARE_INTEREST
+    template_name = "projects/interests.html"
+
+    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        from projects.conflicts import REVIEW_STATUSES
+
+        if request.user.is_authenticated and has_permission(request.user, self.permission):
+            project = Project.objects.filter(pk=kwargs["pk"], status__in=REVIEW_STATUSES).first()
+            if project is None:
+                raise Http404
+            self.project = project
+        return super().dispatch(request, *args, **kwargs)
+
+    def _render(self, request, form, status=200):
+        from projects.conflicts import automatic_conflict, declaration_of
+
+        project = self.project
+        organisations = sorted(
+            {
+                m.user.organisation
+                for m in project.memberships.select_related("user")
+                if m.user.organisation
+            }
+        )
+        return TemplateResponse(
+            request,
+            self.template_name,
+            {
+                "project": project,
+                "form": form,
+                "organisations": organisations,
+                "automatic": automatic_conflict(request.user, project),
+                "declaration": declaration_of(request.user, project),
+            },
+            status=status,
+        )
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        return self._render(request, InterestForm())
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        from projects.actions import declare_interest
+        from projects.conflicts import automatic_conflict
+
+        form = InterestForm(request.POST)
+        if automatic_conflict(request.user, self.project):
+            form.add_error(None, _("You are conflicted on this project whatever you declare."))
+        elif form.is_valid():
+            interest = form.cleaned_data["has_interest"] == "yes"
+            try:
+                declare_interest(
+                    project=self.project,
+                    by=request.user,
+                    has_interest=interest,
+                    description=form.cleaned_data["description"],
+                )
+            except workflow.TransitionRefused as refused:
+                for reason in refused.reasons:
+                    form.add_error(None, reason)
+            else:
+                if interest:
+                    messages.info(
+                        request,
+                        _(
+                            "Interest recorded: you will not see this file, "
+                            "nor review it, nor vote on it."
+                        ),
+                    )
+                    return redirect("home")
+                messages.success(request, _("Declaration recorded: you may now read the file."))
                 return redirect("project_detail", pk=pk)
         return self._render(request, form, status=400)

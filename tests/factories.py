@@ -18,7 +18,8 @@ class UserFactory(factory.django.DjangoModelFactory):
 
     email = factory.Sequence(lambda n: f"person{n}@example.org")
     full_name = factory.Faker("name", locale="fr_FR")
-    organisation = "SOS Médecins France"
+    # Distinct by default: a shared organisation makes commission members conflicted.
+    organisation = factory.Sequence(lambda n: f"Laboratoire {n}")
     password = factory.django.Password(TEST_PASSWORD)
 
     @factory.post_generation

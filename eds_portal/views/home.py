@@ -19,15 +19,20 @@ class HomeView(AuthenticatedView):
     def get(self, request: HttpRequest) -> HttpResponse:
         user = request.user
         roles = sorted(roles_of(user), key=lambda role: list(type(role)).index(role))
-        sections = [
-            {
-                "role": role,
-                "description": ROLE_DESCRIPTIONS[role],
-                "panels": [panel.render(request) for panel in panels_for(role)],
-                "empty_state": empty_state_for(role),
-            }
-            for role in roles
-        ]
+        sections = []
+        shown: set[str] = set()
+        for role in roles:
+            # A panel shared by several of the user's roles (chair and member) appears once.
+            panels = [panel for panel in panels_for(role) if panel.key not in shown]
+            shown.update(panel.key for panel in panels)
+            sections.append(
+                {
+                    "role": role,
+                    "description": ROLE_DESCRIPTIONS[role],
+                    "panels": [panel.render(request) for panel in panels],
+                    "empty_state": empty_state_for(role),
+                }
+            )
         return TemplateResponse(
             request,
             self.template_name,
