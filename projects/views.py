@@ -40,18 +40,20 @@ def visible_projects(user):
     projects = Project.objects.all()
     if has_role(user, Role.SECRETARIAT, Role.DPO):
         return projects
-    from projects.conflicts import REVIEW_STATUSES, may_read_file
+    from projects.conflicts import REVIEW_STATUSES, automatic_conflict
 
     if not is_commission(user):
         return projects.filter(memberships__user=user).distinct()
+    # Files in review this member declared no interest in, minus automatic conflicts (the
+    # teams are prefetched: no query per project).
     readable = [
         project.pk
         for project in Project.objects.filter(
             status__in=REVIEW_STATUSES,
             conflict_declarations__member=user,
             conflict_declarations__has_interest=False,
-        )
-        if may_read_file(user, project)
+        ).prefetch_related("memberships__user")
+        if not automatic_conflict(user, project)
     ]
     return projects.filter(Q(memberships__user=user) | Q(pk__in=readable)).distinct()
 

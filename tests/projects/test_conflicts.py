@@ -119,3 +119,22 @@ def test_only_commission_members_declare(client, persona, in_review):
     assert client.get(url).status_code in (403, 404)
     assert client.post(url, {"has_interest": "no"}).status_code in (403, 404)
     assert not ConflictDeclaration.objects.exists()
+
+
+def test_project_list_of_a_member_query_count_is_pinned(
+    client, commission_member, researcher, secretariat, django_assert_num_queries
+):
+    for i in range(4):
+        project = create_project(by=researcher, title=f"Dossier {i}")
+        fill_draft(project, researcher)
+        attach_required(project, researcher)
+        submit_project(project=project, by=researcher)
+        check_admissibility(project=project, by=secretariat, accept=True)
+        declare_interest(project=project, by=commission_member, has_interest=False)
+    login(client, commission_member)
+    response = client.get("/projects/")
+    assert response.content.decode().count("/projects/") >= 4
+    # Session, user, OTP device, roles, readable files, their teams and members (2 prefetches),
+    # the list with counts, my memberships, session save (3): the same for 4 files as for 400.
+    with django_assert_num_queries(12):
+        client.get("/projects/")
