@@ -13,6 +13,7 @@ from django import forms
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from eds_portal.forms import querydict_from
 from projects.routes import InternalUse
 from warehouse import catalogue
 from warehouse.catalogue import Generalisation, Sensitivity
@@ -367,7 +368,7 @@ def bound_form(section: Section, content: dict) -> forms.Form:
     raw = content.get(section.key)
     if raw is None:
         return section.form_class()
-    return section.form_class(_as_querydict(raw))
+    return section.form_class(querydict_from(raw))
 
 
 def raw_from_post(post) -> dict[str, Any]:
@@ -382,15 +383,3 @@ def raw_from_post(post) -> dict[str, Any]:
 
 
 _LIST_FIELDS = {"visit_kinds", "departements", "associations"}
-
-
-def _as_querydict(raw: dict):
-    from django.http import QueryDict
-
-    query = QueryDict(mutable=True)
-    for key, value in raw.items():
-        if isinstance(value, list):
-            query.setlist(key, [str(item) for item in value])
-        elif value is not None:
-            query[key] = str(value)
-    return query

@@ -13,6 +13,7 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
 from eds_portal.authz import Permission, has_permission, has_role, is_commission
+from eds_portal.forms import querydict_from
 from eds_portal.roles import Role
 from eds_portal.views.base import PermissionView
 from projects import workflow
@@ -235,7 +236,7 @@ class SectionEditView(ProjectView):
         pending = request.session.get(PENDING_KEY)
         if pending and pending.get("path") == request.path:
             del request.session[PENDING_KEY]
-            form = self.section.form_class(_querydict(pending["raw"]))
+            form = self.section.form_class(querydict_from(pending["raw"]))
             form.is_valid()
             return self._render(request, form, restored=True)
         form = bound_form(self.section, self.project.draft.content)
@@ -251,7 +252,7 @@ class SectionEditView(ProjectView):
         except NotEditable:
             messages.error(request, _("This project can no longer be edited."))
             return redirect("project_detail", pk=pk)
-        form = self.section.form_class(_querydict(raw))
+        form = self.section.form_class(querydict_from(raw))
         if form.is_valid():
             messages.success(request, _("Section saved and complete."))
             if request.POST.get("action") == "next":
@@ -274,12 +275,6 @@ def _next_section(key: str) -> str | None:
     keys = [section.key for section in SECTIONS]
     index = keys.index(key)
     return keys[index + 1] if index + 1 < len(keys) else None
-
-
-def _querydict(raw):
-    from projects.sections import _as_querydict
-
-    return _as_querydict(raw)
 
 
 def _data_request_context(form) -> dict:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.http import QueryDict
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
@@ -11,6 +10,7 @@ from rest_framework.views import APIView
 
 from eds_portal.audit import record_event
 from eds_portal.authz import Permission
+from eds_portal.forms import querydict_from
 from warehouse import catalogue
 from warehouse.cohort import CohortCriteriaForm, feasibility_count
 from warehouse.selectors import fill_rates
@@ -94,7 +94,9 @@ class FeasibilityCountView(APIView):
     )
     def post(self, request):
         # The same form as the page validates the body: one grammar, one set of messages.
-        form = CohortCriteriaForm(_as_querydict(request.data))
+        if not isinstance(request.data, dict):
+            raise ValidationError({"errors": "The body must be a JSON object of criteria."})
+        form = CohortCriteriaForm(querydict_from(request.data))
         if not form.is_valid():
             return Response({"errors": form.errors.get_json_data()}, status=400)
         criteria = form.criteria()
@@ -106,19 +108,3 @@ class FeasibilityCountView(APIView):
             after={"criteria": criteria.as_dict(), **result.as_dict(), "via": "api"},
         )
         return Response(CountSerializer(result.as_dict()).data)
-
-
-def _as_querydict(data) -> QueryDict:
-    if isinstance(data, QueryDict):
-        return data
-    if not isinstance(data, dict):
-        raise ValidationError({"errors": "The body must be a JSON object of criteria."})
-    query = QueryDict(mutable=True)
-    for key, value in data.items():
-        if isinstance(value, list):
-            query.setlist(key, [str(item) for item in value])
-        elif value is None:
-            continue
-        else:
-            query[key] = str(value)
-    return query
