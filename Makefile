@@ -55,7 +55,8 @@ bench: messages
 lock:
 	rm -rf /tmp/eds-lock-venv && $(PYTHON) -m venv /tmp/eds-lock-venv
 	/tmp/eds-lock-venv/bin/pip install --quiet --upgrade pip
-	/tmp/eds-lock-venv/bin/pip install --quiet $$($(PYTHON) -c 'import tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]; print(" ".join(repr(d) for d in p["dependencies"] + p["optional-dependencies"]["test"]))')
+	$(PYTHON) -c 'import tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]; print("\n".join(p["dependencies"] + p["optional-dependencies"]["test"]))' > /tmp/eds-lock-requirements.txt
+	/tmp/eds-lock-venv/bin/pip install --quiet -r /tmp/eds-lock-requirements.txt
 	{ echo "# Exact versions installed by make (generated with: make lock). Direct dependencies: pyproject.toml."; \
 	  /tmp/eds-lock-venv/bin/pip freeze | grep -v '^pip==' ; } > requirements.lock
 

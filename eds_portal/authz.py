@@ -39,6 +39,19 @@ class Permission(enum.StrEnum):
     SUBMIT_PROJECT = "submit_project"
     CHECK_ADMISSIBILITY = "check_admissibility"
     DECLARE_INTEREST = "declare_interest"
+    ASSIGN_RAPPORTEURS = "assign_rapporteurs"
+    REVIEW_PROJECT = "review_project"
+    READ_REVIEWS = "read_reviews"
+    ASK_QUESTION = "ask_question"
+    ANSWER_QUESTION = "answer_question"
+    VIEW_SESSIONS = "view_sessions"
+    MANAGE_SESSIONS = "manage_sessions"
+    OPEN_SESSION = "open_session"
+    VOTE = "vote"
+    DECIDE = "decide"
+    VIEW_DECISION = "view_decision"
+    VIEW_COMMISSION_DASHBOARD = "view_commission_dashboard"
+    VIEW_PIPELINE = "view_pipeline"
 
 
 ALL_ROLES = frozenset(Role)
@@ -66,6 +79,22 @@ ROLE_GRANTS: dict[Permission, frozenset[Role]] = {
     Permission.SUBMIT_PROJECT: frozenset({Role.RESEARCHER}),
     Permission.CHECK_ADMISSIBILITY: frozenset({Role.SECRETARIAT}),
     Permission.DECLARE_INTEREST: COMMISSION_ROLES,
+    Permission.ASSIGN_RAPPORTEURS: frozenset({Role.SECRETARIAT}),
+    # Object rules narrow these to the files a member may read (no conflict, declared).
+    Permission.REVIEW_PROJECT: COMMISSION_ROLES,
+    Permission.READ_REVIEWS: COMMISSION_ROLES | frozenset({Role.SECRETARIAT}),
+    Permission.ASK_QUESTION: COMMISSION_ROLES | frozenset({Role.SECRETARIAT}),
+    Permission.ANSWER_QUESTION: frozenset({Role.RESEARCHER}),
+    Permission.VIEW_SESSIONS: COMMISSION_ROLES | frozenset({Role.SECRETARIAT}),
+    Permission.MANAGE_SESSIONS: frozenset({Role.SECRETARIAT, Role.CHAIR}),
+    Permission.OPEN_SESSION: frozenset({Role.CHAIR}),
+    Permission.VOTE: COMMISSION_ROLES,
+    Permission.DECIDE: frozenset({Role.CHAIR}),
+    # The team reads its decisions; staff who follow the file read them too.
+    Permission.VIEW_DECISION: frozenset({Role.RESEARCHER, Role.SECRETARIAT, Role.DPO})
+    | COMMISSION_ROLES,
+    Permission.VIEW_COMMISSION_DASHBOARD: COMMISSION_ROLES,
+    Permission.VIEW_PIPELINE: frozenset({Role.SECRETARIAT, Role.CHAIR, Role.DPO}),
 }
 
 missing = set(Permission) - set(ROLE_GRANTS)

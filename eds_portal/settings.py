@@ -481,3 +481,20 @@ if _public_url.scheme not in {"http", "https"} or not _public_url.netloc:
     )
 if EDS_INVITATION_DAYS < 1:
     raise ImproperlyConfigured(f"EDS_INVITATION_DAYS={EDS_INVITATION_DAYS} must be at least 1.")
+
+# --- Commission (GOV-09) ------------------------------------------------------------------------
+
+# Members present (patient representatives and the chair included) for a session to vote; at
+# least one patient representative must be among them whatever this number.
+EDS_QUORUM_MIN_MEMBERS = env_int("EDS_QUORUM_MIN_MEMBERS", 3)
+# Rapporteurs the secretariat must assign to each file.
+EDS_MIN_RAPPORTEURS = env_int("EDS_MIN_RAPPORTEURS", 2)
+# Days before the due date when the rapporteur gets a reminder (another one the day after).
+EDS_REVIEW_REMINDER_DAYS = env_int("EDS_REVIEW_REMINDER_DAYS", 3)
+for _name, _value in (
+    ("EDS_QUORUM_MIN_MEMBERS", EDS_QUORUM_MIN_MEMBERS),
+    ("EDS_MIN_RAPPORTEURS", EDS_MIN_RAPPORTEURS),
+    ("EDS_REVIEW_REMINDER_DAYS", EDS_REVIEW_REMINDER_DAYS),
+):
+    if _value < 1:
+        raise ImproperlyConfigured(f"{_name}={_value} must be at least 1.")

@@ -49,6 +49,13 @@ urlpatterns = [
     path("healthz", HealthView.as_view(), name="healthz"),
     path("warehouse/", include("warehouse.urls")),
     path("projects/", include("projects.urls")),
+    # The commission's review (issue 5): each module's URLs carry their full path.
+    path("", include("projects.review_urls")),
+    path("", include("projects.question_urls")),
+    path("", include("projects.session_urls")),
+    path("", include("projects.dashboard_urls")),
+    # Registers, transparency portal, formalities and provisioning (issues 6 and 7).
+    path("", include("access.urls")),
     path("account/api-token/", ApiTokenView.as_view(), name="api_token"),
     path("api/v1/", include("eds_portal.api.urls")),
     path("api/v1/docs/", ApiDocsView.as_view(), name="api_docs"),

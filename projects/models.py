@@ -370,3 +370,408 @@ class ConflictDeclaration(models.Model):
 
     def __str__(self) -> str:
         return f"{self.member_id} on {self.project_id}: {self.has_interest}"
+
+
+# --- The commission's review (GOV-09 to GOV-12) -------------------------------------------
+
+
+class Recommendation(models.TextChoices):
+    """A rapporteur's proposal, a member's vote and the commission's opinion share these."""
+
+    FAVOURABLE = "favourable", _("Favourable")
+    """The protocol may proceed as submitted."""
+    FAVOURABLE_WITH_RECOMMENDATIONS = (
+        "favourable_recommendations",
+        _("Favourable with recommendations"),
+    )
+    """It may proceed; the team submits a revised version that follows the recommendations."""
+    CHANGES_REQUESTED = "changes_requested", _("Changes requested")
+    """The commission will decide again on a revised version."""
+    UNFAVOURABLE = "unfavourable", _("Unfavourable")
+    """The project may not proceed."""
+
+
+class VoteChoice(models.TextChoices):
+    FAVOURABLE = "favourable", _("Favourable")
+    """For the project as submitted."""
+    FAVOURABLE_WITH_RECOMMENDATIONS = (
+        "favourable_recommendations",
+        _("Favourable with recommendations"),
+    )
+    """For, with recommendations."""
+    CHANGES_REQUESTED = "changes_requested", _("Changes requested")
+    """For asking a revised version."""
+    UNFAVOURABLE = "unfavourable", _("Unfavourable")
+    """Against."""
+    ABSTENTION = "abstention", _("Abstention")
+    """Present, does not take a side; counted as present for the quorum."""
+
+
+class VariableVerdict(models.TextChoices):
+    APPROVE = "approve", _("Approve")
+    """Delivered with the generalisation the team asked for."""
+    COARSER = "coarser", _("Approve with a coarser generalisation")
+    """Delivered, but generalised more than asked."""
+    REFUSE = "refuse", _("Refuse")
+    """Not delivered."""
+
+
+class RapporteurAssignment(models.Model):
+    """A member asked by the secretariat to report on a project by a due date."""
+
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="assignments")
+    member = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="assignments"
+    )
+    due_date = models.DateField(_("due date"))
+    assigned_at = models.DateTimeField(default=timezone.now)
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    # Set when the member's review of the current version is submitted; cleared by a new version.
+    completed_at = models.DateTimeField(null=True, blank=True)
+    # Reminders already sent (the beat task sends each once per due date).
+    reminded_before_at = models.DateTimeField(null=True, blank=True)
+    reminded_after_at = models.DateTimeField(null=True, blank=True)
+    removed_at = models.DateTimeField(null=True, blank=True)
+    removed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("rapporteur assignment")
+        verbose_name_plural = _("rapporteur assignments")
+        ordering = ["due_date", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "member"],
+                condition=Q(removed_at__isnull=True),
+                name="one_active_assignment_per_member",
+            ),
+            models.CheckConstraint(
+                condition=Q(removed_at__isnull=True, removed_by__isnull=True)
+                | Q(removed_at__isnull=False, removed_by__isnull=False),
+                name="assignment_removed_pair",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} reports on {self.project_id} by {self.due_date}"
+
+
+class Review(models.Model):
+    """A rapporteur's structured review of one version; a draft until submitted."""
+
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="reviews")
+    version = models.ForeignKey(ProtocolVersion, on_delete=models.PROTECT, related_name="reviews")
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reviews"
+    )
+    scientific_quality = models.TextField(_("scientific quality"), blank=True)
+    public_interest = models.TextField(_("public interest"), blank=True)
+    methodology = models.TextField(_("methodology"), blank=True)
+    information_of_persons = models.TextField(_("information of persons"), blank=True)
+    ethics = models.TextField(_("ethics"), blank=True)
+    recommendation = models.CharField(
+        _("recommendation"), max_length=30, choices=Recommendation.choices, blank=True
+    )
+    # Read by the commission only, never by the team.
+    private_notes = models.TextField(_("private notes for the commission"), blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("review")
+        verbose_name_plural = _("reviews")
+        ordering = ["version", "reviewer"]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "reviewer"], name="one_review_per_version"),
+            models.CheckConstraint(
+                condition=Q(submitted_at__isnull=True) | ~Q(recommendation=""),
+                name="submitted_review_recommends",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"review of {self.version_id} by {self.reviewer_id}"
+
+
+class VariableReview(models.Model):
+    """A rapporteur's verdict on one requested variable."""
+
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="variables")
+    variable = models.CharField(_("variable"), max_length=60)
+    verdict = models.CharField(_("verdict"), max_length=10, choices=VariableVerdict.choices)
+    generalisation = models.CharField(_("generalisation"), max_length=20, blank=True)
+    reason = models.TextField(_("reason"), blank=True)
+
+    class Meta:
+        verbose_name = _("variable review")
+        verbose_name_plural = _("variable reviews")
+        constraints = [
+            models.UniqueConstraint(fields=["review", "variable"], name="one_verdict_per_variable"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.variable}: {self.verdict}"
+
+
+class Question(models.Model):
+    """A message of the thread between the commission and the team, per project.
+
+    The author is always recorded; the team sees "the commission" unless the author chose to
+    sign (reviewer names are hidden by default).
+    """
+
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="questions")
+    version = models.ForeignKey(
+        ProtocolVersion, on_delete=models.PROTECT, related_name="questions", null=True
+    )
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    from_commission = models.BooleanField()
+    body = models.TextField(_("message"))
+    show_author = models.BooleanField(_("sign with my name"), default=False)
+    # An answer points at the question it answers.
+    answers = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="replies"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("question")
+        verbose_name_plural = _("questions")
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"message {self.pk} on {self.project_id}"
+
+
+class SessionStatus(models.TextChoices):
+    PLANNED = "planned", _("Planned")
+    """Date and agenda set; attendance may be recorded."""
+    OPEN = "open", _("Open")
+    """Opened by the chair: votes may be cast when the quorum is reached."""
+    CLOSED = "closed", _("Closed")
+    """Over; its outcomes are decisions."""
+
+
+class CommissionSession(models.Model):
+    """A meeting of the commission (séance)."""
+
+    date = models.DateTimeField(_("date"))
+    place = models.CharField(_("place"), max_length=200, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=SessionStatus.choices, default=SessionStatus.PLANNED
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("commission session")
+        verbose_name_plural = _("commission sessions")
+        ordering = ["-date"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(opened_at__isnull=True, opened_by__isnull=True)
+                | Q(opened_at__isnull=False, opened_by__isnull=False),
+                name="session_opened_pair",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"session of {self.date:%Y-%m-%d}"
+
+
+class AgendaItem(models.Model):
+    """A project on a session's agenda, for one version."""
+
+    session = models.ForeignKey(CommissionSession, on_delete=models.PROTECT, related_name="items")
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="agenda_items")
+    version = models.ForeignKey(ProtocolVersion, on_delete=models.PROTECT, related_name="+")
+    position = models.PositiveIntegerField(default=0)
+    # Set when the chair records the outcome (the decision).
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("agenda item")
+        verbose_name_plural = _("agenda items")
+        ordering = ["session", "position", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["session", "project"], name="project_once_per_session"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project_id} at {self.session_id}"
+
+
+class Attendance(models.Model):
+    session = models.ForeignKey(
+        CommissionSession, on_delete=models.PROTECT, related_name="attendance"
+    )
+    member = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    present = models.BooleanField(_("present"))
+    recorded_at = models.DateTimeField(default=timezone.now)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("attendance")
+        verbose_name_plural = _("attendance")
+        constraints = [
+            models.UniqueConstraint(fields=["session", "member"], name="attendance_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} at {self.session_id}: {self.present}"
+
+
+class Vote(models.Model):
+    """A present, unconflicted member's vote on an agenda item; one each, final once cast."""
+
+    item = models.ForeignKey(AgendaItem, on_delete=models.PROTECT, related_name="votes")
+    member = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    choice = models.CharField(_("vote"), max_length=30, choices=VoteChoice.choices)
+    cast_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("vote")
+        verbose_name_plural = _("votes")
+        constraints = [
+            models.UniqueConstraint(fields=["item", "member"], name="one_vote_per_member"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} on {self.item_id}: {self.choice}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise PermissionError("A vote is final once cast.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("A vote is final once cast.")
+
+
+class WrittenProcedure(models.Model):
+    """The expedited written procedure for a minor amendment: the chair and two rapporteurs."""
+
+    project = models.ForeignKey(
+        Project, on_delete=models.PROTECT, related_name="written_procedures"
+    )
+    version = models.ForeignKey(ProtocolVersion, on_delete=models.PROTECT, related_name="+")
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    opened_at = models.DateTimeField(default=timezone.now)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("written procedure")
+        verbose_name_plural = _("written procedures")
+        constraints = [
+            models.UniqueConstraint(fields=["version"], name="one_written_procedure_per_version"),
+        ]
+
+    def __str__(self) -> str:
+        return f"written procedure on {self.version_id}"
+
+
+class WrittenAgreement(models.Model):
+    procedure = models.ForeignKey(
+        WrittenProcedure, on_delete=models.PROTECT, related_name="agreements"
+    )
+    member = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    choice = models.CharField(_("opinion"), max_length=30, choices=VoteChoice.choices)
+    agreed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("written agreement")
+        verbose_name_plural = _("written agreements")
+        constraints = [
+            models.UniqueConstraint(fields=["procedure", "member"], name="one_agreement_each"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} on {self.procedure_id}: {self.choice}"
+
+
+class Decision(models.Model):
+    """The commission's opinion (GOV-11): numbered, dated, reasoned, immutable.
+
+    It is bound to the exact version reviewed and freezes the approved data specification,
+    the only thing provisioning executes. A correction is a new decision that supersedes it.
+    """
+
+    number = models.CharField(_("number"), max_length=20, unique=True)
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="decisions")
+    version = models.ForeignKey(ProtocolVersion, on_delete=models.PROTECT, related_name="decisions")
+    opinion = models.CharField(_("opinion"), max_length=30, choices=Recommendation.choices)
+    reasons = models.TextField(_("reasons"))
+    recommendations = models.TextField(_("recommendations"), blank=True)
+    conditions = models.TextField(_("conditions"), blank=True)
+    # {"variables": [{"code", "generalisation", "verdict", "reason"}...], "refused": [...],
+    #  "criteria": {...}, "access_months": n, "recipients": [...], "expected_persons": n}
+    approved_specification = models.JSONField(_("approved data specification"))
+    specification_sha256 = models.CharField(max_length=64)
+    # Where it was taken: a session's agenda item, or the written procedure.
+    agenda_item = models.OneToOneField(
+        AgendaItem, null=True, blank=True, on_delete=models.PROTECT, related_name="decision"
+    )
+    written_procedure = models.OneToOneField(
+        WrittenProcedure, null=True, blank=True, on_delete=models.PROTECT, related_name="decision"
+    )
+    # The tally at the time of the decision, as recorded (votes stay in their table).
+    tally = models.JSONField(default=dict)
+    decided_at = models.DateTimeField(_("decided at"), default=timezone.now)
+    signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("signed by"),
+    )
+    supersedes = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="superseded_by"
+    )
+
+    class Meta:
+        verbose_name = _("decision")
+        verbose_name_plural = _("decisions")
+        ordering = ["-decided_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(agenda_item__isnull=True) | Q(written_procedure__isnull=True),
+                name="decision_one_procedure",
+            ),
+            models.CheckConstraint(
+                condition=~Q(reasons=""),
+                name="decision_is_reasoned",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise PermissionError("A decision is immutable; a correction is a new decision.")
+        self.specification_sha256 = content_hash(self.approved_specification)
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("A decision is immutable.")
+
+    @property
+    def is_favourable(self) -> bool:
+        return self.opinion in {
+            Recommendation.FAVOURABLE,
+            Recommendation.FAVOURABLE_WITH_RECOMMENDATIONS,
+        }

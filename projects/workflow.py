@@ -46,6 +46,10 @@ def is_secretariat(user: Any, project: Project) -> bool:
     return has_role(user, Role.SECRETARIAT)
 
 
+def is_chair(user: Any, project: Project) -> bool:
+    return has_role(user, Role.CHAIR)
+
+
 def _no_guard(project: Project) -> list[str]:
     return []
 
@@ -73,6 +77,13 @@ def _no_amendment_open(project: Project) -> list[str]:
     return []
 
 
+def _decision_exists_unless_in_review(project: Project) -> list[str]:
+    # From a decided state, only a correcting decision moves the project (GOV-11).
+    if project.status != S.UNDER_REVIEW and not project.decisions.exists():
+        return [_("There is no decision to correct.")]
+    return []
+
+
 @dataclass(frozen=True)
 class Transition:
     name: str
@@ -96,6 +107,9 @@ BEFORE_DELIVERY = frozenset(
         S.PUBLISHED,
     }
 )
+
+# A decision is taken on a file under review; a correcting decision on a decided one.
+DECIDABLE = frozenset({S.UNDER_REVIEW, S.APPROVED, S.CHANGES_REQUESTED, S.REJECTED})
 
 TRANSITIONS: dict[str, Transition] = {
     "submit": Transition(
@@ -135,13 +149,46 @@ TRANSITIONS: dict[str, Transition] = {
         is_secretariat,
         label=_("Return as incomplete"),
     ),
+    # The commission's decisions (projects/decision_actions.py fires them with the decision it
+    # records). A correction is a new decision: from a decided state to the corrected one.
+    "approve": Transition(
+        "approve",
+        DECIDABLE,
+        S.APPROVED,
+        is_chair,
+        _decision_exists_unless_in_review,
+        _("Approve"),
+    ),
+    "request_changes": Transition(
+        "request_changes",
+        DECIDABLE,
+        S.CHANGES_REQUESTED,
+        is_chair,
+        _decision_exists_unless_in_review,
+        _("Request changes"),
+    ),
+    "reject": Transition(
+        "reject",
+        DECIDABLE,
+        S.REJECTED,
+        is_chair,
+        _decision_exists_unless_in_review,
+        _("Reject"),
+    ),
 }
+
+# Transitions that only an action recording a decision may fire (not offered as buttons).
+DECISION_TRANSITIONS = frozenset({"approve", "request_changes", "reject"})
 
 
 def available(project: Project, user: Any) -> list[Transition]:
     """Transitions this user may fire now (guards aside: the page shows their reasons)."""
     return [
-        t for t in TRANSITIONS.values() if project.status in t.sources and t.allowed(user, project)
+        t
+        for t in TRANSITIONS.values()
+        if t.name not in DECISION_TRANSITIONS
+        and project.status in t.sources
+        and t.allowed(user, project)
     ]
 
 
