@@ -50,10 +50,10 @@ urlpatterns = [
     path("warehouse/", include("warehouse.urls")),
     path("projects/", include("projects.urls")),
     # The commission's review (issue 5): each module's URLs carry their full path.
-    path("", include("projects.review_urls")),
-    path("", include("projects.question_urls")),
-    path("", include("projects.session_urls")),
-    path("", include("projects.dashboard_urls")),
+    path("", include("projects.review.urls")),
+    path("", include("projects.questions.urls")),
+    path("", include("projects.sessions.urls")),
+    path("", include("projects.dashboards.urls")),
     # Registers, transparency portal, formalities and provisioning (issues 6 and 7).
     path("", include("access.urls")),
     path("account/api-token/", ApiTokenView.as_view(), name="api_token"),

@@ -7,7 +7,12 @@ class ProjectsConfig(AppConfig):
     verbose_name = _("Research projects")
 
     def ready(self) -> None:
-        from projects import panels, permissions
+        from projects import dashboards, panels, permissions, questions, review, sessions
 
         permissions.register()
         panels.register()
+        # The commission's review, one package per part.
+        review.register()
+        questions.register()
+        sessions.register()
+        dashboards.register()

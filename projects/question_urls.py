@@ -1,5 +1,0 @@
-"""URLs of projects/question_*.py (mounted at the site root: paths here are complete)."""
-
-from django.urls import path  # noqa: F401
-
-urlpatterns: list = []
