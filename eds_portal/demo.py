@@ -1,4 +1,4 @@
-"""Demo accounts for ``make run``: one per role, with a known password and TOTP key.
+"""Demo accounts for ``make run``: at least one per role (two ordinary commission members), with a known password and TOTP key.
 
 Never used outside development: the command that loads them refuses in production.
 """
@@ -40,6 +40,14 @@ DEMO_ACCOUNTS = [
     ),
     DemoAccount(
         "membre@demo.eds", "Marc Membre", "CHU de Bordeaux", (Role.COMMISSION_MEMBER,), _key(2)
+    ),
+    # A second member, so that a file can have its two rapporteurs besides the chair.
+    DemoAccount(
+        "rapporteur@demo.eds",
+        "Romain Rapporteur",
+        "Hospices Civils de Lyon",
+        (Role.COMMISSION_MEMBER,),
+        _key(9),
     ),
     DemoAccount(
         "patient@demo.eds",
