@@ -573,6 +573,8 @@ class CommissionSession(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     closed_at = models.DateTimeField(null=True, blank=True)
+    # When the members were last sent the convocation with the agenda (projects/sessions).
+    convened_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("commission session")
@@ -599,6 +601,8 @@ class AgendaItem(models.Model):
     position = models.PositiveIntegerField(default=0)
     # Set when the chair records the outcome (the decision).
     decided_at = models.DateTimeField(null=True, blank=True)
+    # Set when the chair postpones the item to a later session (no decision in this one).
+    deferred_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("agenda item")
@@ -606,6 +610,10 @@ class AgendaItem(models.Model):
         ordering = ["session", "position", "pk"]
         constraints = [
             models.UniqueConstraint(fields=["session", "project"], name="project_once_per_session"),
+            models.CheckConstraint(
+                condition=Q(decided_at__isnull=True) | Q(deferred_at__isnull=True),
+                name="agenda_item_decided_or_deferred",
+            ),
         ]
 
     def __str__(self) -> str:
