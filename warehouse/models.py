@@ -370,3 +370,35 @@ class Identity(models.Model):
     class Meta:
         db_table = "vault_identity"
         indexes = [models.Index(fields=["birth_name", "birth_date"], name="vault_name_birth")]
+
+
+class OppositionIdentity(models.Model):
+    """Who an opposition request is about and who sent it ("Fields" B 2, 3; alias ``vault``).
+
+    The portal's database knows the request by its receipt number only (``access``); the
+    names, birth date and place, the requester's name and contact, the free comment, the ID
+    copy's stored name and the matched internal key live here, read only through
+    ``warehouse.vault`` by the identity officer (and by the answer mailer for the address).
+    No foreign key: nothing relates rows across aliases.
+    """
+
+    receipt_number = models.CharField(max_length=20, unique=True)
+    birth_name = models.CharField(max_length=100)
+    used_name = models.CharField(max_length=100, blank=True)
+    first_names = models.CharField(max_length=200)
+    sex = models.CharField(max_length=1, choices=[("M", "M"), ("F", "F")])
+    birth_date = models.DateField()
+    birth_place = models.CharField(max_length=100)
+    postal_code = models.CharField(max_length=5, blank=True)
+    # Helpers for matching: care_site_ids of associations consulted, approximate dates.
+    associations = models.JSONField(default=list, blank=True)
+    approximate_dates = models.CharField(max_length=200, blank=True)
+    requester_name = models.CharField(max_length=200, blank=True)
+    contact_email = models.EmailField(max_length=254, blank=True)
+    contact_address = models.TextField(max_length=500, blank=True)
+    comment = models.TextField(max_length=2000, blank=True)
+    id_copy_name = models.CharField(max_length=200, blank=True)
+    matched_person_key = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        db_table = "vault_opposition_identity"
