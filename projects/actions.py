@@ -9,9 +9,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.mail import send_mail
 from django.db import connections, transaction
 from django.db.models import Max
 from django.urls import reverse
@@ -19,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from eds_portal.audit import record_event
+from eds_portal.notifications import in_portal_language, notify
 from eds_portal.roles import Role
 from projects import workflow
 from projects.models import (
@@ -138,46 +137,44 @@ def _snapshot(project: Project) -> dict[str, Any]:
     return content
 
 
-def _notify_submission(project: Project, version: ProtocolVersion) -> None:
+def _notify_secretariat_of_submission(
+    project: Project, version: ProtocolVersion, name: str
+) -> None:
+    """The data office hears of every submission; the team hears of it through the workflow."""
     User = get_user_model()
-    url = settings.EDS_PUBLIC_URL + reverse("project_detail", args=[project.pk])
-    secretariat = list(
-        User.objects.filter(groups__name=Role.SECRETARIAT.value, is_active=True).values_list(
-            "email", flat=True
-        )
-    )
-    subject = _("[%(ref)s] Version %(n)s submitted") % {
-        "ref": project.reference,
-        "n": version.number,
-    }
-    if secretariat:
-        send_mail(
-            subject,
-            _(
-                "The project “%(title)s” submitted its version %(n)s. It awaits your "
-                "admissibility check: %(url)s"
-            )
-            % {"title": project.title, "n": version.number, "url": url},
-            None,
-            secretariat,
-        )
-    team = list(
-        project.memberships.filter(user__is_active=True).values_list("user__email", flat=True)
-    )
-    send_mail(
-        subject,
-        _(
-            "Your version %(n)s of “%(title)s” was submitted on %(when)s. The secretariat "
-            "will check that the file is complete; you will be told of every step."
-        )
-        % {
+    secretariat = User.objects.filter(groups__name=Role.SECRETARIAT.value, is_active=True)
+    with in_portal_language():
+        subject = _("%(ref)s — version %(n)s submitted") % {
+            "ref": project.reference,
             "n": version.number,
-            "title": project.title,
+        }
+        if name == "submit":
+            body = _(
+                "The project “%(title)s” submitted its version %(n)s. It awaits your "
+                "admissibility check."
+            )
+        elif name == "resubmit":
+            body = _(
+                "The project “%(title)s” submitted its revised version %(n)s, as the commission "
+                "asked: it goes back to the commission's review."
+            )
+        else:
+            body = _(
+                "The project “%(title)s” submitted an amendment (version %(n)s): it goes back "
+                "to the commission's review."
+            )
+        body = body % {"title": project.title, "n": version.number}
+    url = reverse("project_detail", args=[project.pk])
+    notify(secretariat, subject=subject, body=body, url=url)
+
+
+def _submission_note(version: ProtocolVersion, by: Any) -> str:
+    with in_portal_language():
+        return _("Version %(n)s was submitted on %(when)s by %(who)s.") % {
+            "n": version.number,
             "when": timezone.localtime(version.submitted_at).strftime("%d/%m/%Y %H:%M"),
-        },
-        None,
-        team,
-    )
+            "who": by.full_name,
+        }
 
 
 def submission_transition(project: Project) -> str:
@@ -210,9 +207,13 @@ def submit_project(*, project: Project, by: Any) -> ProtocolVersion:
     locked.draft.based_on = version
     locked.draft.save(update_fields=["based_on"])
     workflow.fire(
-        locked, name, by=by, details={"version": number, "content_sha256": version.content_sha256}
+        locked,
+        name,
+        by=by,
+        details={"version": number, "content_sha256": version.content_sha256},
+        team_note=_submission_note(version, by),
     )
-    transaction.on_commit(lambda: _notify_submission(locked, version))
+    _notify_secretariat_of_submission(locked, version, name)
     return version
 
 
@@ -229,23 +230,15 @@ def withdraw_project(*, project: Project, by: Any, reason: str) -> Project:
     )
 
 
-def _notify_admissibility(project: Project, check) -> None:
-    url = settings.EDS_PUBLIC_URL + reverse("project_detail", args=[project.pk])
-    team = list(
-        project.memberships.filter(user__is_active=True).values_list("user__email", flat=True)
-    )
-    if check.decision == "accepted":
-        subject = _("[%(ref)s] Accepted for review") % {"ref": project.reference}
-        body = _(
-            "The secretariat found your file complete: the commission will now review it. %(url)s"
-        ) % {"url": url}
-    else:
-        subject = _("[%(ref)s] Returned as incomplete") % {"ref": project.reference}
-        body = _(
-            "The secretariat returned your file as incomplete. Missing items:\n\n"
-            "%(items)s\n\nComplete the draft and submit it again: %(url)s"
-        ) % {"items": check.missing_items, "url": url}
-    send_mail(subject, body, None, team)
+def _admissibility_note(check) -> str:
+    """What the team reads in the status message: the secretariat's list when it is returned."""
+    with in_portal_language():
+        if check.decision == "accepted":
+            return str(_("The secretariat found your file complete."))
+        return _(
+            "The secretariat returned your file as incomplete. Missing items:\n\n%(items)s\n\n"
+            "Complete the draft and submit it again."
+        ) % {"items": check.missing_items}
 
 
 @transaction.atomic
@@ -269,8 +262,13 @@ def check_admissibility(*, project: Project, by: Any, accept: bool, missing_item
         missing_items=missing_items,
         decided_by=by,
     )
-    workflow.fire(locked, name, by=by, details={"version": version.number, "check": check.pk})
-    transaction.on_commit(lambda: _notify_admissibility(locked, check))
+    workflow.fire(
+        locked,
+        name,
+        by=by,
+        details={"version": version.number, "check": check.pk},
+        team_note=_admissibility_note(check),
+    )
     return check
 
 

@@ -232,9 +232,20 @@ def open_amendment(project: Project, *, by: Any) -> Project:
 
 
 def fire(
-    project: Project, name: str, *, by: Any, details: dict | None = None, reason: str = ""
+    project: Project,
+    name: str,
+    *,
+    by: Any,
+    details: dict | None = None,
+    reason: str = "",
+    team_note: str = "",
 ) -> Project:
-    """Applies a transition, or raises ``TransitionRefused`` with every reason."""
+    """Applies a transition, or raises ``TransitionRefused`` with every reason.
+
+    The team is notified of the new status in the same transaction (e-mails after commit);
+    ``team_note`` adds what only the caller knows (the version, the missing items...) to that
+    one message, so that a team member gets one message per event.
+    """
     transition = TRANSITIONS[name]
     with transaction.atomic():
         locked = Project.objects.select_for_update().get(pk=project.pk)
@@ -261,5 +272,36 @@ def fire(
             before={"status": before},
             after={"status": locked.status, **(details or {})},
         )
+        _notify_team(locked, note=team_note)
     project.refresh_from_db()
     return project
+
+
+def _notify_team(project: Project, *, note: str = "") -> None:
+    """Every state change reaches the team on their home page and by e-mail (issue 5, item 8)."""
+    from django.urls import reverse
+
+    from eds_portal.notifications import in_portal_language, notify
+    from projects.panels import AWAITED
+
+    status = ProjectStatus(project.status)
+    with in_portal_language():
+        subject = _("%(ref)s — %(status)s") % {"ref": project.reference, "status": status.label}
+        lines = [
+            _("The project “%(title)s” (%(ref)s) is now “%(status)s”.")
+            % {"title": project.title, "ref": project.reference, "status": status.label}
+        ]
+        awaited = AWAITED.get(status)
+        lines.append(
+            _("Awaited from you: %(awaited)s") % {"awaited": awaited}
+            if awaited
+            else _("Nothing is awaited from you.")
+        )
+        if note:
+            lines.append(str(note))
+        body = "\n\n".join(str(line) for line in lines)
+    members = [
+        membership.user
+        for membership in project.memberships.select_related("user").filter(user__is_active=True)
+    ]
+    notify(members, subject=subject, body=body, url=reverse("project_detail", args=[project.pk]))
