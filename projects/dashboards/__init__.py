@@ -3,3 +3,6 @@
 
 def register() -> None:
     """Called by ProjectsConfig.ready: object rules, home panels, detail sections."""
+    from projects.dashboards import panels
+
+    panels.register()
