@@ -213,6 +213,11 @@ def submit_project(*, project: Project, by: Any) -> ProtocolVersion:
         details={"version": number, "content_sha256": version.content_sha256},
         team_note=_submission_note(version, by),
     )
+    if name != "submit":
+        # Reviews are per version: the rapporteurs in place review the new one.
+        from projects.review.actions import reopen_assignments
+
+        reopen_assignments(project=locked, version=version, by=by)
     _notify_secretariat_of_submission(locked, version, name)
     return version
 

@@ -3,3 +3,7 @@
 
 def register() -> None:
     """Called by ProjectsConfig.ready: object rules, home panels, detail sections."""
+    from projects.review import panels, permissions
+
+    permissions.register()
+    panels.register()

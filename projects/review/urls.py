@@ -1,5 +1,53 @@
 """URLs of this package (mounted at the site root: paths here are complete)."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from projects.review import api, views
+
+urlpatterns = [
+    path(
+        "projects/<int:pk>/rapporteurs/",
+        views.RapporteursView.as_view(),
+        name="review_rapporteurs",
+    ),
+    path(
+        "projects/<int:pk>/rapporteurs/<int:assignment_id>/remove/",
+        views.RapporteurRemoveView.as_view(),
+        name="review_rapporteur_remove",
+    ),
+    path(
+        "projects/<int:pk>/rapporteurs/<int:assignment_id>/due-date/",
+        views.RapporteurDueDateView.as_view(),
+        name="review_rapporteur_due_date",
+    ),
+    path("projects/<int:pk>/review/", views.MyReviewView.as_view(), name="review_mine"),
+    path("projects/<int:pk>/reviews/", views.ReviewListView.as_view(), name="review_list"),
+    path(
+        "commission/my-files/",
+        views.CommissionDashboardView.as_view(),
+        name="commission_dashboard",
+    ),
+    # API
+    path(
+        "api/v1/projects/<int:pk>/rapporteurs/",
+        api.RapporteurListCreate.as_view(),
+        name="api_review_rapporteurs",
+    ),
+    path(
+        "api/v1/projects/<int:pk>/rapporteurs/<int:assignment_id>/",
+        api.RapporteurDetail.as_view(),
+        name="api_review_rapporteur",
+    ),
+    path("api/v1/projects/<int:pk>/review/", api.MyReview.as_view(), name="api_review_mine"),
+    path(
+        "api/v1/projects/<int:pk>/review/submit/",
+        api.SubmitMyReview.as_view(),
+        name="api_review_submit",
+    ),
+    path("api/v1/projects/<int:pk>/reviews/", api.ReviewList.as_view(), name="api_review_list"),
+    path(
+        "api/v1/projects/<int:pk>/interests/",
+        api.InterestDeclaration.as_view(),
+        name="api_review_interests",
+    ),
+]
