@@ -5,3 +5,13 @@ from django.utils.translation import gettext_lazy as _
 class AccessConfig(AppConfig):
     name = "access"
     verbose_name = _("Registers and provisioning")
+
+    def ready(self) -> None:
+        from access import formalities
+
+        # Formalities and gates: the workflow's publication guard, the project page section.
+        formalities.register()
+        # Opposition register (issue 6, part 1): home panels.
+        from access import panels as opposition_panels
+
+        opposition_panels.register()

@@ -1,5 +1,10 @@
 """URLs of the access app: registers, transparency portal, formalities, provisioning."""
 
-from django.urls import path  # noqa: F401
+from django.urls import include, path
 
-urlpatterns: list = []
+urlpatterns: list = [
+    # Transparency portal, formalities and gates, consent register (issue 6, part 2).
+    path("", include("access.transparency.urls")),
+    path("", include("access.formalities.urls")),
+    path("", include("access.consent.urls")),
+]

@@ -52,6 +52,10 @@ class Permission(enum.StrEnum):
     VIEW_DECISION = "view_decision"
     VIEW_COMMISSION_DASHBOARD = "view_commission_dashboard"
     VIEW_PIPELINE = "view_pipeline"
+    MANAGE_FORMALITIES = "manage_formalities"
+    VIEW_CONSENT_REGISTER = "view_consent_register"
+    RECORD_CONSENT = "record_consent"
+    VIEW_PROCESSING_RECORD = "view_processing_record"
 
 
 ALL_ROLES = frozenset(Role)
@@ -95,6 +99,12 @@ ROLE_GRANTS: dict[Permission, frozenset[Role]] = {
     | COMMISSION_ROLES,
     Permission.VIEW_COMMISSION_DASHBOARD: COMMISSION_ROLES,
     Permission.VIEW_PIPELINE: frozenset({Role.SECRETARIAT, Role.CHAIR, Role.DPO}),
+    # CNIL formality, directory registration and publication (GOV-02, TRA-08).
+    Permission.MANAGE_FORMALITIES: frozenset({Role.SECRETARIAT}),
+    # The DPO keeps the consent register; the data steward reads it to prepare provisioning.
+    Permission.VIEW_CONSENT_REGISTER: frozenset({Role.DPO, Role.DATA_STEWARD}),
+    Permission.RECORD_CONSENT: frozenset({Role.DPO}),
+    Permission.VIEW_PROCESSING_RECORD: frozenset({Role.DPO}),
 }
 
 missing = set(Permission) - set(ROLE_GRANTS)

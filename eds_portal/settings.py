@@ -482,6 +482,18 @@ if _public_url.scheme not in {"http", "https"} or not _public_url.netloc:
 if EDS_INVITATION_DAYS < 1:
     raise ImproperlyConfigured(f"EDS_INVITATION_DAYS={EDS_INVITATION_DAYS} must be at least 1.")
 
+# --- Transparency (TRA-09) ---------------------------------------------------------------------
+
+# Days between the first publication of a project's page and its first provisioning: the
+# persons concerned are informed and may object before any data leaves.
+EDS_INFORMATION_WINDOW_DAYS = env_int("EDS_INFORMATION_WINDOW_DAYS", 30)
+# The DPO's address, published on the transparency portal (TRA-02).
+EDS_DPO_EMAIL = env_str("EDS_DPO_EMAIL", "dpo@sosmedecins-france.fr")
+if EDS_INFORMATION_WINDOW_DAYS < 0:
+    raise ImproperlyConfigured(
+        f"EDS_INFORMATION_WINDOW_DAYS={EDS_INFORMATION_WINDOW_DAYS} must be 0 or more."
+    )
+
 # --- Commission (GOV-09) ------------------------------------------------------------------------
 
 # Members present (patient representatives and the chair included) for a session to vote; at

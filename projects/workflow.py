@@ -84,6 +84,29 @@ def _decision_exists_unless_in_review(project: Project) -> list[str]:
     return []
 
 
+def _favourable_decision(project: Project) -> list[str]:
+    from projects.models import Recommendation
+
+    latest = project.decisions.filter(superseded_by__isnull=True).order_by("-decided_at").first()
+    if latest is None or latest.opinion not in {
+        Recommendation.FAVOURABLE,
+        Recommendation.FAVOURABLE_WITH_RECOMMENDATIONS,
+    }:
+        return [_("There is no favourable opinion of the commission.")]
+    return []
+
+
+# Guards that a higher app adds to a transition (access registers the formalities and the
+# publication's conditions): projects does not import access.
+_extra_guards: dict[str, list[Callable[[Project], list[str]]]] = {}
+
+
+def register_guard(name: str, guard: Callable[[Project], list[str]]) -> None:
+    _extra_guards.setdefault(name, [])
+    if guard not in _extra_guards[name]:
+        _extra_guards[name].append(guard)
+
+
 @dataclass(frozen=True)
 class Transition:
     name: str
@@ -175,10 +198,30 @@ TRANSITIONS: dict[str, Transition] = {
         _decision_exists_unless_in_review,
         _("Reject"),
     ),
+    # After a favourable opinion (GOV-02): the secretariat records the CNIL formality and the
+    # directory registration, then publishes the page (access.formalities fires both).
+    "record_formalities": Transition(
+        "record_formalities",
+        frozenset({S.APPROVED}),
+        S.FORMALITIES,
+        is_secretariat,
+        _favourable_decision,
+        _("Record the formalities"),
+    ),
+    "publish": Transition(
+        "publish",
+        frozenset({S.FORMALITIES}),
+        S.PUBLISHED,
+        is_secretariat,
+        _favourable_decision,
+        _("Publish the project page"),
+    ),
 }
 
 # Transitions that only an action recording a decision may fire (not offered as buttons).
 DECISION_TRANSITIONS = frozenset({"approve", "request_changes", "reject"})
+# Fired by the formalities pages with what they record, not offered as bare buttons.
+FORMALITY_TRANSITIONS = frozenset({"record_formalities", "publish"})
 
 
 def available(project: Project, user: Any) -> list[Transition]:
@@ -186,7 +229,7 @@ def available(project: Project, user: Any) -> list[Transition]:
     return [
         t
         for t in TRANSITIONS.values()
-        if t.name not in DECISION_TRANSITIONS
+        if t.name not in DECISION_TRANSITIONS | FORMALITY_TRANSITIONS
         and project.status in t.sources
         and t.allowed(user, project)
     ]
@@ -204,6 +247,8 @@ def reasons_against(project: Project, name: str, user: Any) -> list[str]:
         reasons.append(_("Your role on this project does not allow it."))
     if not reasons:
         reasons.extend(transition.guard(project))
+        for guard in _extra_guards.get(name, ()):
+            reasons.extend(guard(project))
     return reasons
 
 

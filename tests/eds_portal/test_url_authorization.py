@@ -19,6 +19,16 @@ from tests.conftest import login
 
 # Views that anyone may reach, by URL name. Adding one is a decision: write it here.
 PUBLIC_NAMES = {"login", "logout", "set_language", "healthz"}
+# The transparency portal (TRA-01): public by law, no login.
+PUBLIC_NAMES |= {
+    "transparency_home",
+    "transparency_list",
+    "transparency_export_csv",
+    "transparency_export_json",
+    "transparency_feed",
+    "transparency_project",
+    "transparency_information_note",
+}
 # The admin site has its own login and is tested below.
 SKIPPED_NAMESPACES = {"admin"}
 

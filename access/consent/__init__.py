@@ -1,0 +1,9 @@
+"""The consent register (issue 6, item 9; CON-01 to CON-07).
+
+Recorded by the DPO, read by the DPO and the data steward; ``consenting_persons`` is what
+provisioning reads for a consent-based project.
+"""
+
+from access.consent.selectors import consenting_persons, is_consenting
+
+__all__ = ["consenting_persons", "is_consenting"]

@@ -1,0 +1,14 @@
+"""Formalities and gates (issue 6, item 2; GOV-02, GOV-12, TRA-08, TRA-09).
+
+The secretariat records the CNIL formality and the directory registration of an approved
+project and publishes its page; ``provisioning_blockers`` says whether a project may be
+provisioned and, if not, every reason why.
+"""
+
+
+def register() -> None:
+    """Called by AccessConfig.ready: the workflow's extra guards and the project page section."""
+    from access.formalities import gates, sections
+
+    gates.register()
+    sections.register()

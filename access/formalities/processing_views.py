@@ -1,0 +1,45 @@
+"""The DPO's record of processing activities: page and CSV (GOV-16)."""
+
+from __future__ import annotations
+
+import csv
+
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.utils import timezone
+
+from access.formalities.processing import COLUMNS, processing_rows
+from eds_portal.audit import record_event
+from eds_portal.authz import Permission
+from eds_portal.views.base import PermissionView
+
+
+class ProcessingRecordView(PermissionView):
+    permission = Permission.VIEW_PROCESSING_RECORD
+    template_name = "access/formalities/processing_record.html"
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        rows = processing_rows()
+        return TemplateResponse(request, self.template_name, {"rows": rows})
+
+
+class ProcessingRecordCsvView(PermissionView):
+    permission = Permission.VIEW_PROCESSING_RECORD
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        rows = processing_rows()
+        record_event(
+            action="processing_record.exported",
+            actor=request.user,
+            target_type="access.record_of_processing",
+            target_id="all",
+            after={"projects": len(rows)},
+        )
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        day = timezone.localdate().isoformat()
+        response["Content-Disposition"] = f'attachment; filename="record-of-processing-{day}.csv"'
+        writer = csv.DictWriter(response, fieldnames=COLUMNS)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow(row)
+        return response
