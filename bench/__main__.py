@@ -124,6 +124,12 @@ def main() -> int:
     (RESULTS / name).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     json.dump(result, sys.stdout, indent=2)
     sys.stdout.write("\n")
+    from bench import provisioning
+
+    provisioning_result = provisioning.run(size)
+    if provisioning_result:
+        json.dump(provisioning_result, sys.stdout, indent=2)
+        sys.stdout.write("\n")
     return 0
 
 

@@ -1,0 +1,38 @@
+"""Provisioning's extraction engine: approved specification in, minimised dataset out.
+
+It reads the warehouse and knows nothing of projects, registers or runs: the caller (the
+provisioning run, in ``access``) builds an ``ExportRequest`` from the decision, the register
+snapshot and the project key, then calls ``plan_run``, ``run_part`` for every part (in any
+worker) and ``publish``. See ``engine`` for the flow, ``plan`` for what may leave.
+"""
+
+from .engine import (
+    ExportError,
+    ExportRequest,
+    Part,
+    RunPlan,
+    export_dataset,
+    plan_run,
+    pseudonym,
+    publish,
+    run_part,
+    shift_days,
+)
+from .manifest import verify as verify_dataset
+from .plan import SpecificationError, build_plan
+
+__all__ = [
+    "ExportError",
+    "ExportRequest",
+    "Part",
+    "RunPlan",
+    "SpecificationError",
+    "build_plan",
+    "export_dataset",
+    "plan_run",
+    "pseudonym",
+    "publish",
+    "run_part",
+    "shift_days",
+    "verify_dataset",
+]

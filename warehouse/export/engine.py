@@ -1,0 +1,591 @@
+"""The export engine: an approved specification becomes a published dataset, in parts.
+
+    plan = plan_run(request, target=path, parts=4)      # counts, k-anonymity classes, parts
+    for part in plan.parts: run_part(request, plan, part.index)   # any worker, any order
+    manifest = publish(request, plan)                   # assembles, manifest last, rename
+
+The plan is plain JSON (``RunPlan.as_dict`` / ``RunPlan.from_dict``) so that a run row can keep
+it and tasks can pass ids only. ``run_part`` writes its files into a staging folder next to the
+target and marks the part done last; running it again replaces the part (idempotent).
+``publish`` refuses until every part is done, and the target appears all at once.
+
+Persons: the cohort's persons are streamed once per part in person_id order; opposed persons
+(``excluded_person_keys``) and, for consent-based projects, persons without consent
+(``allowed_person_keys``) never enter the person map, nor do persons of a k-anonymity class
+below the threshold. The map (internal id -> project pseudonym, date shift) is computed here in
+Python, once per person, and loaded into a temporary table that every query joins: a row whose
+person is not in the map cannot leave, and the key is never in SQL text.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import time
+import uuid
+from array import array
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import connections, transaction
+from django.utils.translation import gettext as _
+
+from warehouse import reference
+from warehouse.cohort import CohortCriteria, cohort_visits
+from warehouse.keys import SecretKey
+
+from . import manifest as manifest_module
+from .output import RowWriter, fsync_path, sha256_of, write_from_csv_stream
+from .plan import DatasetPlan, TablePlan, build_plan, person_class_joins
+from .scrub import name_pattern, scrub
+
+PERSON_BATCH = 20_000
+# Dates move by whole weeks, so that weekdays, nights and weekends (what unscheduled care is
+# about) survive; at most a quarter, so that seasons do too.
+MAX_SHIFT_WEEKS = 13
+
+
+class ExportError(RuntimeError):
+    """The run cannot go on (parts missing, target already there...)."""
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    """Everything a run needs, built by the caller from the decision and the registers."""
+
+    specification: dict[str, Any]
+    key: SecretKey
+    excluded_person_keys: frozenset[str] = frozenset()
+    # None: not a consent-based project; otherwise only these persons may appear (CON-07).
+    allowed_person_keys: frozenset[str] | None = None
+    register_snapshot: int | None = None
+    threshold: int | None = None
+    # Codes of the quasi-identifiers; None: the approved variables the catalogue marks so.
+    quasi_identifiers: tuple[str, ...] | None = None
+    alias: str = "warehouse"
+
+    @property
+    def small_cell_threshold(self) -> int:
+        return self.threshold if self.threshold is not None else settings.EDS_SMALL_CELL_THRESHOLD
+
+    def dataset_plan(self) -> DatasetPlan:
+        return build_plan(self.specification, quasi_identifiers=self.quasi_identifiers)
+
+    def criteria(self) -> CohortCriteria:
+        return criteria_from_dict(self.specification.get("criteria") or {})
+
+
+def criteria_from_dict(data: dict[str, Any]) -> CohortCriteria:
+    from datetime import date
+
+    values: dict[str, Any] = {}
+    for name in CohortCriteria.__dataclass_fields__:
+        value = data.get(name)
+        if value in (None, "", []):
+            continue
+        if name in ("period_start", "period_end"):
+            value = date.fromisoformat(value) if isinstance(value, str) else value
+        elif isinstance(value, list | tuple):
+            value = tuple(int(v) for v in value) if name == "associations" else tuple(value)
+        values[name] = value
+    return CohortCriteria(**values)
+
+
+@dataclass(frozen=True)
+class Part:
+    index: int
+    person_from: int | None  # inclusive; None: from the first
+    person_to: int | None  # exclusive; None: to the last
+
+
+@dataclass
+class RunPlan:
+    target: str
+    staging: str
+    spec_sha256: str
+    parts: list[Part]
+    persons_in_cohort: int
+    persons_excluded: int  # objections
+    persons_without_consent: int
+    small_classes: list[list[Any]]
+    suppression: dict[str, Any]
+    created: float = field(default_factory=time.time)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunPlan:
+        values = dict(data)
+        values["parts"] = [Part(**part) for part in data["parts"]]
+        return cls(**values)
+
+    def part_dir(self, index: int) -> Path:
+        return Path(self.staging) / f"part-{index:04d}"
+
+
+# --- Database session ----------------------------------------------------------------------
+
+
+class _Session:
+    """One transaction on the warehouse, with the temporary tables of a run."""
+
+    def __init__(self, alias: str) -> None:
+        self.alias = alias
+        self.connection = connections[alias]
+        self.postgres = self.connection.vendor == "postgresql"
+
+    @contextlib.contextmanager
+    def open(self) -> Iterator[_Session]:
+        nested = self.connection.in_atomic_block
+        with transaction.atomic(using=self.alias), self.connection.cursor() as cursor:
+            self.cursor = cursor
+            previous_zone = None
+            if self.postgres:
+                if not nested:
+                    # Every table of a part reads the same snapshot of the warehouse.
+                    cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                cursor.execute("SHOW TimeZone")
+                previous_zone = cursor.fetchone()[0]
+                # Weeks, months and shifted times are those of the local calendar.
+                cursor.execute("SELECT set_config('TimeZone', %s, true)", [settings.TIME_ZONE])
+            try:
+                self._create_temporary_tables()
+                yield self
+            finally:
+                self._drop_temporary_tables()
+                if previous_zone is not None:
+                    cursor.execute("SELECT set_config('TimeZone', %s, true)", [previous_zone])
+
+    def _create_temporary_tables(self) -> None:
+        self._drop_temporary_tables()
+        self.cursor.execute(
+            "CREATE TEMPORARY TABLE export_person (person_id bigint PRIMARY KEY, "
+            "pseudonym varchar(32) NOT NULL, shift_days integer NOT NULL)"
+        )
+        self.cursor.execute(
+            "CREATE TEMPORARY TABLE export_visit (visit_occurrence_id bigint PRIMARY KEY)"
+        )
+        self.cursor.execute(
+            "CREATE TEMPORARY TABLE export_region (departement varchar(3) PRIMARY KEY, "
+            "region varchar(3) NOT NULL)"
+        )
+        self.load(
+            "export_region",
+            ("departement", "region"),
+            sorted(reference.region_of_departement().items()),
+        )
+
+    def _drop_temporary_tables(self) -> None:
+        for table in ("export_person", "export_visit", "export_region"):
+            self.cursor.execute(f"DROP TABLE IF EXISTS {table}")
+
+    def load(self, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+        if not rows:
+            return
+        if self.postgres:
+            statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+            with self.cursor.cursor.copy(statement) as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            marks = ", ".join("%s" for _ in columns)
+            self.cursor.executemany(
+                f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})",  # noqa: S608
+                rows,
+            )
+
+    def analyze(self, table: str) -> None:
+        if self.postgres:
+            self.cursor.execute(f"ANALYZE {table}")
+
+    def stream(self, sql: str, params: list[Any]) -> Iterator[list[tuple]]:
+        """Rows in batches; on PostgreSQL through a server-side cursor."""
+        if self.postgres:
+            raw = self.connection.connection
+            name = f"export_{uuid.uuid4().hex[:12]}"
+            with raw.cursor(name=name) as named:
+                named.itersize = PERSON_BATCH
+                named.execute(sql, params)
+                while batch := named.fetchmany(PERSON_BATCH):
+                    yield batch
+        else:
+            self.cursor.execute(sql, params)
+            while batch := self.cursor.fetchmany(PERSON_BATCH):
+                yield batch
+
+
+# --- Persons ---------------------------------------------------------------------------------
+
+
+def pseudonym(key: SecretKey, person_key: str) -> str:
+    """The project pseudonym: HMAC-SHA256(project key, internal person key), 128 bits in hex."""
+    return key.sign(person_key)[:32]
+
+
+def shift_days(key: SecretKey, person_key: str) -> int:
+    """A per-person whole number of weeks, never zero, from -13 to +13, in days."""
+    value = int(key.sign("date-shift:" + person_key)[:8], 16) % (2 * MAX_SHIFT_WEEKS)
+    weeks = value - MAX_SHIFT_WEEKS if value < MAX_SHIFT_WEEKS else value - MAX_SHIFT_WEEKS + 1
+    return weeks * 7
+
+
+def _cohort_sql(session: _Session, criteria: CohortCriteria, *fields: str) -> tuple[str, list]:
+    query = cohort_visits(criteria).using(session.alias).values(*fields).query
+    sql, params = query.get_compiler(using=session.alias).as_sql()
+    return sql, list(params)
+
+
+def _person_query(
+    session: _Session, request: ExportRequest, plan: DatasetPlan, part: Part | None
+) -> tuple[str, list]:
+    cohort, params = _cohort_sql(session, request.criteria(), "person_id")
+    expressions = [
+        column.pg if session.postgres else column.raw for column in plan.person_quasi_identifiers
+    ]
+    select = ", ".join(["t.person_id", "t.person_source_value", *expressions])
+    where = [f"t.person_id IN ({cohort})"]
+    if part is not None and part.person_from is not None:
+        where.append("t.person_id >= %s")
+        params.append(part.person_from)
+    if part is not None and part.person_to is not None:
+        where.append("t.person_id < %s")
+        params.append(part.person_to)
+    joins = " ".join(person_class_joins(plan))
+    sql = (
+        f"SELECT {select} FROM person t {joins} "  # noqa: S608 (built from the catalogue)
+        f"WHERE {' AND '.join(where)} ORDER BY t.person_id"
+    )
+    return sql, params
+
+
+def _class_of(row: tuple, plan: DatasetPlan, postgres: bool) -> tuple:
+    values = row[2:]
+    if postgres:
+        return tuple(None if value is None else str(value) for value in values)
+    return tuple(
+        None if value is None else str(column.transform(value, 0) if column.transform else value)
+        for column, value in zip(plan.person_quasi_identifiers, values, strict=True)
+    )
+
+
+def _admitted(request: ExportRequest, person_key: str) -> str:
+    if person_key in request.excluded_person_keys:
+        return "excluded"
+    if request.allowed_person_keys is not None and person_key not in request.allowed_person_keys:
+        return "no_consent"
+    return "admitted"
+
+
+# --- Plan ------------------------------------------------------------------------------------
+
+
+def _staging_for(target: Path) -> Path:
+    return target.parent / f".{target.name}.parts"
+
+
+def plan_run(request: ExportRequest, *, target: Path | str, parts: int = 1) -> RunPlan:
+    """Counts the cohort, computes the k-anonymity classes and splits the persons into parts."""
+    target = Path(target)
+    if target.exists():
+        raise ExportError(_("The dataset %(name)s already exists.") % {"name": target.name})
+    plan = request.dataset_plan()
+    threshold = request.small_cell_threshold
+    classes: Counter[tuple] = Counter()
+    admitted_ids = array("q")  # every admitted person id, to place the part boundaries
+    counts = Counter()
+    session = _Session(request.alias)
+    with session.open():
+        sql, params = _person_query(session, request, plan, None)
+        for batch in session.stream(sql, params):
+            for row in batch:
+                verdict = _admitted(request, row[1])
+                counts[verdict] += 1
+                if verdict == "admitted":
+                    admitted_ids.append(row[0])
+                    if plan.person_quasi_identifiers:
+                        classes[_class_of(row, plan, session.postgres)] += 1
+    small = sorted(
+        (list(key) for key, size in classes.items() if size < threshold),
+        key=lambda key: [str(v) for v in key],
+    )
+    suppressed = sum(size for key, size in classes.items() if size < threshold)
+    bounds = _boundaries(admitted_ids, parts)
+    del admitted_ids
+    staging = _staging_for(target)
+    staging.mkdir(parents=True, exist_ok=True)
+    return RunPlan(
+        target=str(target),
+        staging=str(staging),
+        spec_sha256=spec_sha256(request.specification),
+        parts=bounds,
+        persons_in_cohort=sum(counts.values()),
+        persons_excluded=counts["excluded"],
+        persons_without_consent=counts["no_consent"],
+        small_classes=small,
+        suppression={
+            "threshold": threshold,
+            "quasi_identifiers": [column.code for column in plan.person_quasi_identifiers],
+            "classes": len(classes),
+            "classes_below_threshold": len(small),
+            "persons_suppressed": suppressed,
+            # Event-level quasi-identifiers (dates, places of care) are delivered generalised as
+            # approved; they are not grouped into classes.
+            "event_quasi_identifiers": list(plan.event_quasi_identifiers),
+        },
+    )
+
+
+def _boundaries(person_ids: array, parts: int) -> list[Part]:
+    parts = max(1, min(parts, len(person_ids) or 1))
+    if parts == 1:
+        return [Part(0, None, None)]
+    size = -(-len(person_ids) // parts)
+    starts = [person_ids[index] for index in range(size, len(person_ids), size)]
+    edges = [None, *starts, None]
+    return [Part(index, edges[index], edges[index + 1]) for index in range(len(edges) - 1)]
+
+
+def spec_sha256(specification: dict[str, Any]) -> str:
+    declared = specification.get("content_sha256")
+    if declared:
+        return declared
+    return manifest_module.canonical_sha256(specification)
+
+
+# --- One part --------------------------------------------------------------------------------
+
+
+def run_part(request: ExportRequest, plan: RunPlan, index: int) -> dict[str, Any]:
+    """Writes one part's files; returns (and stores, last) the part's summary."""
+    part = plan.parts[index]
+    dataset = request.dataset_plan()
+    final = plan.part_dir(index)
+    work = final.with_name(final.name + f".tmp-{uuid.uuid4().hex[:8]}")
+    work.mkdir(parents=True)
+    small = {tuple(key) for key in plan.small_classes}
+    try:
+        session = _Session(request.alias)
+        with session.open():
+            keys = _load_person_map(session, request, dataset, part, small)
+            visits_restricted = _load_cohort_visits(session, request)
+            files = {}
+            for table in dataset.tables:
+                if not table.person_linked and index != 0:
+                    continue
+                files[table.table] = _export_table(
+                    session, table, work, visits_restricted, keys, request
+                )
+        summary = {"index": index, "tables": files}
+        (work / "part.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
+        for path in work.iterdir():
+            fsync_path(path)
+        if final.exists():
+            shutil.rmtree(final)
+        os.rename(work, final)
+        fsync_path(final.parent)
+        return summary
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+
+
+def _load_person_map(session, request, dataset, part, small) -> dict[int, str] | None:
+    """Fills export_person; returns person_id -> internal key when free text needs names."""
+    needs_names = any(table.needs_python for table in dataset.tables)
+    keys: dict[int, str] | None = {} if needs_names else None
+    sql, params = _person_query(session, request, dataset, part)
+    # Each batch is loaded before the next is fetched: FETCH and COPY take turns on the
+    # connection, and memory holds one batch.
+    for batch in session.stream(sql, params):
+        rows = []
+        for row in batch:
+            person_key = row[1]
+            if _admitted(request, person_key) != "admitted":
+                continue
+            if small and _class_of(row, dataset, session.postgres) in small:
+                continue
+            rows.append(
+                (row[0], pseudonym(request.key, person_key), shift_days(request.key, person_key))
+            )
+            if keys is not None:
+                keys[row[0]] = person_key
+        session.load("export_person", ("person_id", "pseudonym", "shift_days"), rows)
+    session.analyze("export_person")
+    return keys
+
+
+def _load_cohort_visits(session: _Session, request: ExportRequest) -> bool:
+    criteria = request.criteria()
+    if criteria == CohortCriteria():
+        return False  # every episode of the cohort's persons
+    cohort, params = _cohort_sql(session, criteria, "visit_occurrence_id", "person_id")
+    session.cursor.execute(
+        "INSERT INTO export_visit (visit_occurrence_id) "  # noqa: S608 (Django's compiled SQL)
+        f"SELECT c.visit_occurrence_id FROM ({cohort}) c "
+        "JOIN export_person m ON m.person_id = c.person_id",
+        params,
+    )
+    session.analyze("export_visit")
+    return True
+
+
+def _table_sql(
+    table: TablePlan, session: _Session, visits_restricted: bool, *, python: bool
+) -> str:
+    postgres_values = session.postgres
+    if python and not session.postgres:
+        expressions = [column.raw for column in table.columns]
+    else:
+        expressions = [column.pg if postgres_values else column.raw for column in table.columns]
+    if table.person_linked:
+        if python:
+            expressions += ["m.shift_days", "m.person_id"]
+        joins = ["JOIN export_person m ON m.person_id = t.person_id"]
+        if table.visit_linked and visits_restricted:
+            joins.append("JOIN export_visit ev ON ev.visit_occurrence_id = t.visit_occurrence_id")
+        where = [f"({table.row_filter})"] if table.row_filter else []
+        if table.visit_linked and not visits_restricted:
+            where.append("t.visit_occurrence_id IS NOT NULL")
+        distinct = ""
+    else:
+        # The associations of the cohort's episodes: a list of places, not about a person.
+        if python:
+            expressions += ["0", "NULL"]
+        visits = "SELECT v.care_site_id FROM visit_occurrence v " + (  # noqa: S608
+            "JOIN export_visit ev ON ev.visit_occurrence_id = v.visit_occurrence_id"
+            if visits_restricted
+            else "JOIN export_person m ON m.person_id = v.person_id"
+        )
+        joins = []
+        where = [f"t.care_site_id IN ({visits})"]
+        distinct = "DISTINCT "
+    sql = f"SELECT {distinct}{', '.join(expressions)} FROM {table.table} t "  # noqa: S608
+    sql += " ".join(part for part in [*joins, *table.joins] if part)
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    return sql
+
+
+_PG_TYPES = {"int": "int8", "float": "float8", "text": "text", "date": "date"}
+
+
+def _export_table(session, table, folder, visits_restricted, keys, request) -> dict[str, Any]:
+    csv_path = folder / f"{table.table}.csv"
+    parquet_path = folder / f"{table.table}.parquet"
+    if session.postgres and not table.needs_python:
+        sql = _table_sql(table, session, visits_restricted, python=False)
+        with session.cursor.cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)") as copy:
+            rows, csv_sha = write_from_csv_stream(copy, table.columns, csv_path, parquet_path)
+    else:
+        rows, csv_sha = _export_rows(
+            session, table, visits_restricted, keys, csv_path, parquet_path
+        )
+    return {
+        "rows": rows,
+        "files": {
+            csv_path.name: csv_sha,
+            parquet_path.name: sha256_of(parquet_path),
+        },
+    }
+
+
+def _export_rows(session, table, visits_restricted, keys, csv_path, parquet_path):
+    """Rows through Python: SQLite's generalisations, and free text to scrub."""
+    from warehouse.vault import names_for_scrubbing
+
+    sql = _table_sql(table, session, visits_restricted, python=True)
+    width = len(table.columns)
+    names: dict[int, Any] = {}
+    if table.needs_python and keys:
+        by_key = names_for_scrubbing(keys.values())
+        person_of = {key: person_id for person_id, key in keys.items()}
+        names = {
+            person_of[key]: pattern
+            for key, values in by_key.items()
+            if (pattern := name_pattern(values)) is not None
+        }
+    writer = RowWriter(table.columns, csv_path, parquet_path)
+    try:
+        if session.postgres:
+            rows = _copy_rows(session, table, sql)
+        else:
+            rows = (row for batch in session.stream(sql, []) for row in batch)
+        transforms = [
+            column.transform if not session.postgres else None for column in table.columns
+        ]
+        for row in rows:
+            shift, person_id = row[width], row[width + 1]
+            values = []
+            for column, transform, value in zip(table.columns, transforms, row, strict=False):
+                if transform is not None:
+                    value = transform(value, shift)
+                if column.scrub:
+                    value = scrub(value, names.get(person_id))
+                values.append(value)
+            writer.write(tuple(values))
+        return writer.close()
+    except BaseException:
+        writer.abort()
+        raise
+
+
+def _copy_rows(session, table, sql):
+    types = [_PG_TYPES.get(column.kind, "timestamptz") for column in table.columns]
+    with session.cursor.cursor.copy(f"COPY ({sql}) TO STDOUT") as copy:
+        copy.set_types([*types, "int4", "int8"])
+        yield from copy.rows()
+
+
+# --- Publish ---------------------------------------------------------------------------------
+
+
+def publish(request: ExportRequest, plan: RunPlan) -> dict[str, Any]:
+    """Assembles the parts, writes the dictionary and the manifest last, then renames at once."""
+    target = Path(plan.target)
+    if target.exists():
+        raise ExportError(_("The dataset %(name)s already exists.") % {"name": target.name})
+    summaries = []
+    for part in plan.parts:
+        marker = plan.part_dir(part.index) / "part.json"
+        if not marker.exists():
+            raise ExportError(
+                _("Part %(index)s of the run is not done yet.") % {"index": part.index + 1}
+            )
+        summaries.append(json.loads(marker.read_text(encoding="utf-8")))
+    dataset = request.dataset_plan()
+    work = target.parent / f".{target.name}.tmp-{uuid.uuid4().hex[:8]}"
+    work.mkdir(parents=True)
+    try:
+        files = manifest_module.assemble(dataset, plan, summaries, work)
+        files.append(manifest_module.write_dictionary(dataset, work))
+        manifest = manifest_module.build(request, plan, dataset, summaries, files)
+        manifest_module.write(manifest, work)  # last
+        for path in work.iterdir():
+            fsync_path(path)
+        fsync_path(work)
+        os.rename(work, target)
+        fsync_path(target.parent)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    shutil.rmtree(plan.staging, ignore_errors=True)
+    return manifest
+
+
+def export_dataset(request: ExportRequest, *, target: Path | str, parts: int = 1) -> dict:
+    """Plan, every part and publish in this process: the demo's and the tests' shortcut."""
+    plan = plan_run(request, target=target, parts=parts)
+    try:
+        for part in plan.parts:
+            run_part(request, plan, part.index)
+        return publish(request, plan)
+    except BaseException:
+        shutil.rmtree(plan.staging, ignore_errors=True)
+        raise
