@@ -7,4 +7,6 @@ urlpatterns: list = [
     path("", include("access.transparency.urls")),
     path("", include("access.formalities.urls")),
     path("", include("access.consent.urls")),
+    # Opposition register (issue 6, part 1).
+    path("", include("access.opposition_urls")),
 ]

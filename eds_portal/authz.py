@@ -52,6 +52,10 @@ class Permission(enum.StrEnum):
     VIEW_DECISION = "view_decision"
     VIEW_COMMISSION_DASHBOARD = "view_commission_dashboard"
     VIEW_PIPELINE = "view_pipeline"
+    # Opposition register (issue 6): staff entry, the list without identities, the DPO's work.
+    RECORD_OPPOSITION = "record_opposition"
+    VIEW_OPPOSITIONS = "view_oppositions"
+    MANAGE_OPPOSITIONS = "manage_oppositions"
     MANAGE_FORMALITIES = "manage_formalities"
     VIEW_CONSENT_REGISTER = "view_consent_register"
     RECORD_CONSENT = "record_consent"
@@ -99,6 +103,13 @@ ROLE_GRANTS: dict[Permission, frozenset[Role]] = {
     | COMMISSION_ROLES,
     Permission.VIEW_COMMISSION_DASHBOARD: COMMISSION_ROLES,
     Permission.VIEW_PIPELINE: frozenset({Role.SECRETARIAT, Role.CHAIR, Role.DPO}),
+    # Requests arrive by post, e-mail, phone or at an association: whoever receives them types
+    # them in (OPP-02); only the identity officer reads identities back (MATCH_IDENTITIES).
+    Permission.RECORD_OPPOSITION: frozenset({Role.SECRETARIAT, Role.DPO, Role.IDENTITY_OFFICER}),
+    # Receipt numbers, channels, statuses and due dates; never an identity.
+    Permission.VIEW_OPPOSITIONS: frozenset({Role.SECRETARIAT, Role.DPO, Role.IDENTITY_OFFICER}),
+    # Deadlines, extensions, answers, the register and its exports (OPP-04, OPP-12, OPP-14).
+    Permission.MANAGE_OPPOSITIONS: frozenset({Role.DPO}),
     # CNIL formality, directory registration and publication (GOV-02, TRA-08).
     Permission.MANAGE_FORMALITIES: frozenset({Role.SECRETARIAT}),
     # The DPO keeps the consent register; the data steward reads it to prepare provisioning.

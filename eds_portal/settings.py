@@ -510,3 +510,29 @@ for _name, _value in (
 ):
     if _value < 1:
         raise ImproperlyConfigured(f"{_name}={_value} must be at least 1.")
+
+# --- Opposition register (OPP-01 to OPP-15) -----------------------------------------------------
+
+# Online requests per connection and hour before the form asks to confirm a further one, and the
+# hard ceiling after which it keeps the form filled and asks to come back later or use the post.
+EDS_OPPOSITION_SUBMISSIONS_PER_HOUR = env_int("EDS_OPPOSITION_SUBMISSIONS_PER_HOUR", 3)
+EDS_OPPOSITION_SUBMISSIONS_CEILING = env_int("EDS_OPPOSITION_SUBMISSIONS_CEILING", 20)
+# Wrong receipt number / birth date pairs per connection and hour on the status page.
+EDS_OPPOSITION_STATUS_FAILURES_PER_HOUR = env_int("EDS_OPPOSITION_STATUS_FAILURES_PER_HOUR", 10)
+# Days before a request's due date when the DPO is reminded (then daily until it is answered).
+EDS_OPPOSITION_REMINDER_DAYS = env_int("EDS_OPPOSITION_REMINDER_DAYS", 7)
+# Largest copy of an identity document accepted, in megabytes.
+EDS_OPPOSITION_ID_COPY_MAX_MB = env_int("EDS_OPPOSITION_ID_COPY_MAX_MB", 5)
+for _name, _value in (
+    ("EDS_OPPOSITION_SUBMISSIONS_PER_HOUR", EDS_OPPOSITION_SUBMISSIONS_PER_HOUR),
+    ("EDS_OPPOSITION_SUBMISSIONS_CEILING", EDS_OPPOSITION_SUBMISSIONS_CEILING),
+    ("EDS_OPPOSITION_STATUS_FAILURES_PER_HOUR", EDS_OPPOSITION_STATUS_FAILURES_PER_HOUR),
+    ("EDS_OPPOSITION_REMINDER_DAYS", EDS_OPPOSITION_REMINDER_DAYS),
+    ("EDS_OPPOSITION_ID_COPY_MAX_MB", EDS_OPPOSITION_ID_COPY_MAX_MB),
+):
+    if _value < 1:
+        raise ImproperlyConfigured(f"{_name}={_value} must be at least 1.")
+if EDS_OPPOSITION_SUBMISSIONS_CEILING < EDS_OPPOSITION_SUBMISSIONS_PER_HOUR:
+    raise ImproperlyConfigured(
+        "EDS_OPPOSITION_SUBMISSIONS_CEILING must be at least EDS_OPPOSITION_SUBMISSIONS_PER_HOUR."
+    )

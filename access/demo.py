@@ -1,0 +1,97 @@
+"""Sample opposition requests for ``make run`` (command ``load_demo_oppositions``)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from django.utils import timezone
+
+from access.actions import Intake, record_staff_request, submit_online_request
+from access.models import Channel, OppositionRequest, RequesterRole, Scope
+from access.selectors import objectable_projects
+from warehouse import vault
+
+
+def _identity(row: Any, **changes: Any) -> dict[str, Any]:
+    identity = {
+        "birth_name": row.birth_name,
+        "used_name": row.used_name,
+        "first_names": row.first_names,
+        "sex": row.sex,
+        "birth_date": row.birth_date,
+        "birth_place": row.birth_place_name,
+        "postal_code": row.postal_code,
+        "associations": [],
+        "approximate_dates": "",
+        "requester_name": "",
+        "contact_email": "demande.opposition@example.org",
+        "contact_address": "",
+        "comment": "",
+    }
+    identity.update(changes)
+    return identity
+
+
+def load(staff: Any) -> tuple[list[OppositionRequest], Any]:
+    """Three requests (idempotent: none if some exist) and an identity left for the visitor."""
+    rows = vault.demo_identities(4)
+    if OppositionRequest.objects.exists() or len(rows) < 4:
+        return [], rows[3] if len(rows) >= 4 else None
+    created = [
+        # The identity officer will find exactly this person.
+        submit_online_request(
+            intake=Intake(
+                requester_role=RequesterRole.SELF,
+                scope=Scope.ALL,
+                projects=[],
+                reply_by_email=True,
+                identity=_identity(rows[0]),
+            ),
+            origin="demo",
+        )
+    ]
+    project = objectable_projects().first()
+    # A letter typed in by the secretariat, with a first name spelled differently: candidates
+    # agree on some fields only.
+    created.append(
+        record_staff_request(
+            by=staff,
+            intake=Intake(
+                requester_role=RequesterRole.PARENT,
+                scope=Scope.PROJECTS if project else Scope.ALL,
+                projects=[project] if project else [],
+                reply_by_email=False,
+                identity=_identity(
+                    rows[1],
+                    first_names=rows[1].first_names.split(",")[0][:-1] + "e",
+                    requester_name="Parent Démo",
+                    contact_email="",
+                    contact_address="1 rue de la Démo\n75015 Paris",
+                ),
+                capacity_proof="livret de famille",
+                capacity_proof_received_on=timezone.localdate(),
+            ),
+            channel=Channel.POST,
+            received_at=timezone.now() - timedelta(days=20),
+        )
+    )
+    # Nobody in the warehouse: stays active for future data.
+    created.append(
+        submit_online_request(
+            intake=Intake(
+                requester_role=RequesterRole.SELF,
+                scope=Scope.ALL,
+                projects=[],
+                reply_by_email=True,
+                identity=_identity(
+                    rows[2],
+                    birth_name="Inconnue",
+                    first_names="Personne",
+                    birth_date=date(1950, 1, 1),
+                ),
+            ),
+            origin="demo",
+        )
+    )
+    return created, rows[3]

@@ -1,0 +1,30 @@
+"""Sample opposition requests for the demo, and one warehouse identity to object with."""
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from access import demo
+from eds_portal.demo import DEMO_ACCOUNTS
+from eds_portal.models import User
+from eds_portal.roles import Role
+
+
+class Command(BaseCommand):
+    help = "Adds three sample opposition requests (idempotent) and prints a demo identity."
+
+    def handle(self, *args, **options):
+        if settings.PRODUCTION:
+            raise CommandError("Demo data is never created in production.")
+        email = next(a.email for a in DEMO_ACCOUNTS if Role.SECRETARIAT in a.roles)
+        staff = User.objects.filter(email=email).first()
+        if staff is None:
+            raise CommandError("Run load_demo first: the demo secretariat does not exist.")
+        created, visitor = demo.load(staff)
+        for request in created:
+            self.stdout.write(f"  {request.receipt_number} {request.get_status_display()}")
+        if visitor is not None:
+            self.stdout.write(
+                "Object at /opposition/ as this warehouse person: "
+                f"{visitor.birth_name} {visitor.first_names}, {visitor.sex}, "
+                f"born {visitor.birth_date:%d/%m/%Y} in {visitor.birth_place_name}"
+            )

@@ -1,0 +1,24 @@
+"""Periodic tasks of the opposition register (Celery autodiscovers ``access.tasks``)."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from access import actions
+
+
+@shared_task(ignore_result=True)
+def rematch_oppositions_task() -> dict:
+    """OPP-09: objections without a warehouse person are matched again with the new data."""
+    summary = actions.rematch_oppositions(by=None)
+    return {
+        "checked": summary.checked,
+        "matched": summary.matched,
+        "flagged": summary.with_candidates,
+    }
+
+
+@shared_task(ignore_result=True)
+def send_opposition_reminders_task() -> int:
+    """OPP-04: the DPO is told which requests are due soon or overdue."""
+    return actions.send_deadline_reminders()
