@@ -299,3 +299,10 @@ def test_other_homes_do_not_show_the_pipeline(client, persona, in_review):
     login(client, persona)
     page = client.get("/").content.decode()
     assert "/commission/pipeline/" not in page
+
+
+@pytest.mark.parametrize("persona", ["secretariat", "chair", "dpo"], indirect=True)
+def test_the_main_navigation_leads_to_the_pipeline(client, persona):
+    login(client, persona)
+    response = client.get("/commission/pipeline/")
+    assert '<a href="/commission/pipeline/" aria-current="page">' in response.content.decode()
