@@ -1,0 +1,531 @@
+"""The commission's sessions, votes and decisions over the API (same rules as the pages).
+
+Staff roles use the API from a session that passed the second factor (tokens are refused to
+them by ``DenyUnlessDeclared``); the research team reads its decisions with a token too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import reverse as django_reverse
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.response import Response
+from rest_framework.reverse import reverse
+from rest_framework.views import APIView
+
+from eds_portal.authz import Permission, has_permission
+from projects.models import (
+    AgendaItem,
+    CommissionSession,
+    Decision,
+    Project,
+    Recommendation,
+    SessionStatus,
+    VariableVerdict,
+    VoteChoice,
+)
+from projects.sessions import actions, decisions
+from projects.sessions.quorum import quorum_reasons
+
+# --- Serializers ----------------------------------------------------------------------------
+
+
+class RefusedSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    reasons = serializers.ListField(child=serializers.CharField())
+    field_errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text="Per field: 'opinion', 'reasons', 'recommendations' or a variable code.",
+    )
+
+
+class AgendaItemSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    position = serializers.IntegerField()
+    project_id = serializers.IntegerField()
+    project_reference = serializers.CharField()
+    project_title = serializers.CharField()
+    version = serializers.IntegerField(help_text="The version reviewed and voted on.")
+    decided_at = serializers.DateTimeField(allow_null=True)
+    deferred_at = serializers.DateTimeField(allow_null=True)
+    decision_number = serializers.CharField(allow_null=True)
+    tally_url = serializers.URLField()
+
+
+class AttendanceSerializer(serializers.Serializer):
+    member_id = serializers.IntegerField()
+    full_name = serializers.CharField()
+    present = serializers.BooleanField()
+
+
+class SessionSummarySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    date = serializers.DateTimeField()
+    place = serializers.CharField(allow_blank=True)
+    status = serializers.ChoiceField(choices=SessionStatus.choices)
+    convened_at = serializers.DateTimeField(allow_null=True)
+    url = serializers.URLField()
+
+
+class SessionSerializer(SessionSummarySerializer):
+    opened_at = serializers.DateTimeField(allow_null=True)
+    closed_at = serializers.DateTimeField(allow_null=True)
+    quorum_reached = serializers.BooleanField()
+    quorum_reasons = serializers.ListField(child=serializers.CharField())
+    agenda = AgendaItemSerializer(many=True)
+    attendance = AttendanceSerializer(many=True)
+
+
+class SessionCreateSerializer(serializers.Serializer):
+    date = serializers.DateTimeField()
+    place = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class AgendaAddSerializer(serializers.Serializer):
+    project_id = serializers.IntegerField(help_text="A project under review.")
+
+
+class PresenceSerializer(serializers.Serializer):
+    member_id = serializers.IntegerField()
+    present = serializers.BooleanField()
+
+
+class AttendanceUpdateSerializer(serializers.Serializer):
+    attendance = PresenceSerializer(many=True)
+
+
+class VoterSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    full_name = serializers.CharField()
+
+
+class TallySerializer(serializers.Serializer):
+    counts = serializers.DictField(
+        child=serializers.IntegerField(), help_text="Votes per choice (every choice listed)."
+    )
+    cast = serializers.IntegerField()
+    eligible = serializers.IntegerField(help_text="Present members who are not conflicted.")
+    not_voted = VoterSerializer(many=True, help_text="Eligible members who have not voted yet.")
+    leading = serializers.CharField(allow_null=True)
+
+
+class VoteSerializer(serializers.Serializer):
+    choice = serializers.ChoiceField(choices=VoteChoice.choices)
+
+
+class VoteCastSerializer(serializers.Serializer):
+    item = serializers.IntegerField()
+    choice = serializers.CharField()
+    cast_at = serializers.DateTimeField()
+
+
+class VariableDecisionSerializer(serializers.Serializer):
+    verdict = serializers.ChoiceField(choices=VariableVerdict.choices)
+    generalisation = serializers.CharField(
+        required=False, allow_blank=True, help_text="For 'coarser': the coarser generalisation."
+    )
+    reason = serializers.CharField(
+        required=False, allow_blank=True, help_text="Required unless 'approve'."
+    )
+
+
+class DecideSerializer(serializers.Serializer):
+    opinion = serializers.ChoiceField(choices=Recommendation.choices)
+    reasons = serializers.CharField(max_length=20000)
+    recommendations = serializers.CharField(
+        max_length=20000, required=False, allow_blank=True, default=""
+    )
+    conditions = serializers.CharField(
+        max_length=20000, required=False, allow_blank=True, default=""
+    )
+    variable_decisions = serializers.DictField(
+        child=VariableDecisionSerializer(),
+        help_text="Per requested variable code: its verdict, generalisation and reason.",
+    )
+
+
+class DecisionSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    number = serializers.CharField()
+    project = serializers.CharField(help_text="The project's reference.")
+    version = serializers.IntegerField()
+    version_sha256 = serializers.CharField()
+    opinion = serializers.ChoiceField(choices=Recommendation.choices)
+    reasons = serializers.CharField()
+    recommendations = serializers.CharField(allow_blank=True)
+    conditions = serializers.CharField(allow_blank=True)
+    decided_at = serializers.DateTimeField()
+    signed_by = serializers.CharField()
+    supersedes = serializers.CharField(allow_null=True)
+    superseded_by = serializers.CharField(allow_null=True)
+    current = serializers.BooleanField(help_text="Not superseded by a correction.")
+    specification_sha256 = serializers.CharField()
+    approved_specification = serializers.JSONField(
+        help_text="What provisioning may deliver: variables (approved with their generalisation),"
+        " refused ones with the reason, cohort criteria, access duration and recipients."
+    )
+    letter = serializers.URLField()
+    letter_pdf = serializers.URLField()
+
+
+# --- Helpers --------------------------------------------------------------------------------
+
+SESSION = OpenApiParameter("session_id", int, OpenApiParameter.PATH)
+ITEM = OpenApiParameter("item_id", int, OpenApiParameter.PATH)
+PK = OpenApiParameter("id", int, OpenApiParameter.PATH, description="The project's id.")
+DECISION = OpenApiParameter("decision_id", int, OpenApiParameter.PATH)
+
+
+def _refused(refused: Exception, detail: str) -> Response:
+    data = {"detail": detail, "reasons": [str(r) for r in getattr(refused, "reasons", [])]}
+    field_errors = getattr(refused, "field_errors", None)
+    if field_errors:
+        data["field_errors"] = {k: [str(m) for m in v] for k, v in field_errors.items()}
+    return Response(data, status=status.HTTP_409_CONFLICT)
+
+
+def _session(session_id: int) -> CommissionSession:
+    session = CommissionSession.objects.filter(pk=session_id).first()
+    if session is None:
+        raise NotFound
+    return session
+
+
+def _item(session_id: int, item_id: int) -> AgendaItem:
+    item = (
+        AgendaItem.objects.select_related("session", "project", "version")
+        .filter(session_id=session_id, pk=item_id)
+        .first()
+    )
+    if item is None:
+        raise NotFound
+    return item
+
+
+def _require(request, permission: Permission) -> None:
+    if not has_permission(request.user, permission):
+        raise PermissionDenied
+
+
+def _session_summary(request, session: CommissionSession) -> dict[str, Any]:
+    return {
+        "id": session.pk,
+        "date": session.date,
+        "place": session.place,
+        "status": session.status,
+        "convened_at": session.convened_at,
+        "url": reverse("api_session", args=[session.pk], request=request),
+    }
+
+
+def _session_detail(request, session: CommissionSession) -> dict[str, Any]:
+    items = list(session.items.select_related("project", "version").order_by("position", "pk"))
+    numbers = dict(
+        Decision.objects.filter(agenda_item__in=items).values_list("agenda_item_id", "number")
+    )
+    reasons = quorum_reasons(session)
+    return {
+        **_session_summary(request, session),
+        "opened_at": session.opened_at,
+        "closed_at": session.closed_at,
+        "quorum_reached": not reasons,
+        "quorum_reasons": [str(r) for r in reasons],
+        "agenda": [
+            {
+                "id": item.pk,
+                "position": item.position,
+                "project_id": item.project_id,
+                "project_reference": item.project.reference,
+                "project_title": item.project.title,
+                "version": item.version.number,
+                "decided_at": item.decided_at,
+                "deferred_at": item.deferred_at,
+                "decision_number": numbers.get(item.pk),
+                "tally_url": reverse("api_item_tally", args=[session.pk, item.pk], request=request),
+            }
+            for item in items
+        ],
+        "attendance": [
+            {"member_id": a.member_id, "full_name": a.member.full_name, "present": a.present}
+            for a in session.attendance.select_related("member").order_by("member__full_name")
+        ],
+    }
+
+
+def _tally(item: AgendaItem) -> dict[str, Any]:
+    result = actions.tally(item)
+    return {
+        "counts": result["counts"],
+        "cast": result["cast"],
+        "eligible": result["eligible"],
+        "not_voted": [{"id": m.pk, "full_name": m.full_name} for m in result["not_voted"]],
+        "leading": result["leading"],
+    }
+
+
+def _decision(request, decision: Decision) -> dict[str, Any]:
+    successor = Decision.objects.filter(supersedes=decision).values_list("number", flat=True)
+    superseded_by = successor.first()
+    args = [decision.project_id, decision.pk]
+    return {
+        "id": decision.pk,
+        "number": decision.number,
+        "project": decision.project.reference,
+        "version": decision.version.number,
+        "version_sha256": decision.version.content_sha256,
+        "opinion": decision.opinion,
+        "reasons": decision.reasons,
+        "recommendations": decision.recommendations,
+        "conditions": decision.conditions,
+        "decided_at": decision.decided_at,
+        "signed_by": decision.signed_by.full_name,
+        "supersedes": decision.supersedes.number if decision.supersedes_id else None,
+        "superseded_by": superseded_by,
+        "current": superseded_by is None,
+        "specification_sha256": decision.specification_sha256,
+        "approved_specification": decision.approved_specification,
+        "letter": request.build_absolute_uri(django_reverse("decision_letter", args=args)),
+        "letter_pdf": request.build_absolute_uri(django_reverse("decision_letter_pdf", args=args)),
+    }
+
+
+# --- Sessions ------------------------------------------------------------------------------
+
+
+class SessionListCreate(APIView):
+    required_permission = Permission.VIEW_SESSIONS
+
+    @extend_schema(
+        summary="Commission sessions, latest first",
+        responses={200: SessionSummarySerializer(many=True)},
+    )
+    def get(self, request):
+        sessions = CommissionSession.objects.order_by("-date")[:200]
+        return Response([_session_summary(request, s) for s in sessions])
+
+    @extend_schema(
+        summary="Create a session (secretariat or chair)",
+        request=SessionCreateSerializer,
+        responses={201: SessionSerializer, 403: RefusedSerializer},
+    )
+    def post(self, request):
+        _require(request, Permission.MANAGE_SESSIONS)
+        body = SessionCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        session = actions.create_session(by=request.user, **body.validated_data)
+        return Response(_session_detail(request, session), status=status.HTTP_201_CREATED)
+
+
+class SessionDetail(APIView):
+    required_permission = Permission.VIEW_SESSIONS
+
+    @extend_schema(
+        summary="A session: agenda, attendance and quorum",
+        parameters=[SESSION],
+        responses={200: SessionSerializer},
+    )
+    def get(self, request, session_id: int):
+        return Response(_session_detail(request, _session(session_id)))
+
+
+class AgendaAdd(APIView):
+    required_permission = Permission.MANAGE_SESSIONS
+
+    @extend_schema(
+        summary="Put a project under review on the agenda (its latest version)",
+        parameters=[SESSION],
+        request=AgendaAddSerializer,
+        responses={201: SessionSerializer, 409: RefusedSerializer},
+    )
+    def post(self, request, session_id: int):
+        session = _session(session_id)
+        body = AgendaAddSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        project = Project.objects.filter(pk=body.validated_data["project_id"]).first()
+        if project is None:
+            raise NotFound
+        try:
+            actions.add_to_agenda(session=session, project=project, by=request.user)
+        except actions.Refused as refused:
+            return _refused(refused, "The project cannot be put on this agenda.")
+        return Response(_session_detail(request, session), status=status.HTTP_201_CREATED)
+
+
+class AttendanceUpdate(APIView):
+    required_permission = Permission.MANAGE_SESSIONS
+
+    @extend_schema(
+        summary="Record members present or absent",
+        parameters=[SESSION],
+        request=AttendanceUpdateSerializer,
+        responses={200: SessionSerializer, 409: RefusedSerializer},
+    )
+    def post(self, request, session_id: int):
+        session = _session(session_id)
+        body = AttendanceUpdateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        presence = {row["member_id"]: row["present"] for row in body.validated_data["attendance"]}
+        try:
+            actions.record_attendance(session=session, by=request.user, presence=presence)
+        except actions.Refused as refused:
+            return _refused(refused, "The attendance cannot be recorded.")
+        return Response(_session_detail(request, session))
+
+
+class SessionOpen(APIView):
+    required_permission = Permission.OPEN_SESSION
+
+    @extend_schema(
+        summary="Open the session (the chair; needs the quorum)",
+        parameters=[SESSION],
+        request=None,
+        responses={200: SessionSerializer, 409: RefusedSerializer},
+    )
+    def post(self, request, session_id: int):
+        session = _session(session_id)
+        try:
+            session = actions.open_session(session=session, by=request.user)
+        except actions.Refused as refused:
+            return _refused(refused, "The session cannot be opened.")
+        return Response(_session_detail(request, session))
+
+
+class SessionClose(APIView):
+    required_permission = Permission.OPEN_SESSION
+
+    @extend_schema(
+        summary="Close the session (every item decided or deferred)",
+        parameters=[SESSION],
+        request=None,
+        responses={200: SessionSerializer, 409: RefusedSerializer},
+    )
+    def post(self, request, session_id: int):
+        session = _session(session_id)
+        try:
+            session = actions.close_session(session=session, by=request.user)
+        except actions.Refused as refused:
+            return _refused(refused, "The session cannot be closed.")
+        return Response(_session_detail(request, session))
+
+
+# --- Items: tally, vote, decision ----------------------------------------------------------
+
+
+class ItemTally(APIView):
+    required_permission = Permission.VIEW_SESSIONS
+
+    @extend_schema(
+        summary="The tally of an agenda item (names of those who have not voted: commission)",
+        parameters=[SESSION, ITEM],
+        responses={200: TallySerializer},
+    )
+    def get(self, request, session_id: int, item_id: int):
+        return Response(_tally(_item(session_id, item_id)))
+
+
+class ItemVote(APIView):
+    required_permission = Permission.VOTE
+
+    @extend_schema(
+        summary="Cast my vote (present, unconflicted, declared; final)",
+        parameters=[SESSION, ITEM],
+        request=VoteSerializer,
+        responses={201: VoteCastSerializer, 409: RefusedSerializer},
+    )
+    def post(self, request, session_id: int, item_id: int):
+        item = _item(session_id, item_id)
+        body = VoteSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            vote = actions.cast_vote(
+                item=item, by=request.user, choice=body.validated_data["choice"]
+            )
+        except actions.Refused as refused:
+            return _refused(refused, "The vote is refused.")
+        return Response(
+            {"item": item.pk, "choice": vote.choice, "cast_at": vote.cast_at},
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class ItemDecide(APIView):
+    required_permission = Permission.DECIDE
+
+    @extend_schema(
+        summary="Record the decision on an agenda item (the chair)",
+        parameters=[SESSION, ITEM],
+        request=DecideSerializer,
+        responses={201: DecisionSerializer, 409: RefusedSerializer},
+    )
+    def post(self, request, session_id: int, item_id: int):
+        item = _item(session_id, item_id)
+        body = DecideSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        try:
+            decision = decisions.record_decision(
+                project=item.project,
+                by=request.user,
+                opinion=data["opinion"],
+                reasons=data["reasons"],
+                recommendations=data["recommendations"],
+                conditions=data["conditions"],
+                variable_decisions={k: dict(v) for k, v in data["variable_decisions"].items()},
+                agenda_item=item,
+            )
+        except actions.Refused as refused:
+            return _refused(refused, "The decision cannot be recorded.")
+        decision = Decision.objects.select_related("project", "version", "signed_by").get(
+            pk=decision.pk
+        )
+        return Response(_decision(request, decision), status=status.HTTP_201_CREATED)
+
+
+# --- Decisions of a project ----------------------------------------------------------------
+
+
+def _decision_project(request, pk: int) -> Project:
+    project = Project.objects.filter(pk=pk).first()
+    if project is None or not has_permission(request.user, Permission.VIEW_DECISION, project):
+        raise NotFound
+    return project
+
+
+class DecisionList(APIView):
+    required_permission = Permission.VIEW_DECISION
+
+    @extend_schema(
+        summary="Decisions on a project, latest first",
+        parameters=[PK],
+        responses={200: DecisionSerializer(many=True)},
+    )
+    def get(self, request, pk: int):
+        project = _decision_project(request, pk)
+        found = project.decisions.select_related(
+            "project", "version", "signed_by", "supersedes"
+        ).order_by("-decided_at", "-pk")
+        return Response([_decision(request, d) for d in found])
+
+
+class DecisionDetail(APIView):
+    required_permission = Permission.VIEW_DECISION
+
+    @extend_schema(
+        summary="A decision with its approved data specification",
+        parameters=[PK, DECISION],
+        responses={200: DecisionSerializer},
+    )
+    def get(self, request, pk: int, decision_id: int):
+        project = _decision_project(request, pk)
+        decision = (
+            project.decisions.select_related("project", "version", "signed_by", "supersedes")
+            .filter(pk=decision_id)
+            .first()
+        )
+        if decision is None:
+            raise NotFound
+        return Response(_decision(request, decision))
