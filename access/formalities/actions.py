@@ -18,7 +18,7 @@ from access.models_transparency import Publication, PublicationKind, PublicPage
 from access.transparency.snapshot import build_snapshot, search_text
 from eds_portal.audit import record_event
 from eds_portal.authz import has_role
-from eds_portal.notifications import notify
+from eds_portal.notifications import absolute
 from eds_portal.roles import Role
 from projects import workflow
 from projects.models import Project, ProjectStatus
@@ -26,10 +26,6 @@ from projects.models import Project, ProjectStatus
 S = ProjectStatus
 # Once the formalities are under way, a correction is a new record and no transition.
 CORRECTABLE = frozenset({S.FORMALITIES, S.PUBLISHED, S.ACTIVE, S.SUSPENDED})
-
-
-def _team(project: Project):
-    return [m.user for m in project.memberships.select_related("user")]
 
 
 @transaction.atomic
@@ -192,17 +188,21 @@ def publish_project(
         change_note=change_note.strip() or (str(_("First publication.")) if first else ""),
     )
     if first:
-        workflow.fire(locked, "publish", by=by, details={"page_version": publication.number})
         window_end = information_window_ends_at(publication.published_at)
-        notify(
-            _team(locked),
-            subject=_("[%(ref)s] Your project page is online") % {"ref": locked.reference},
-            body=_(
-                "The page of your project is published on the transparency portal. The persons "
-                "concerned may object from now on; no data can be provided before %(date)s, "
-                "when the information window ends."
-            )
-            % {"date": timezone.localtime(window_end).strftime("%d/%m/%Y")},
-            url=reverse("transparency_project", args=[locked.reference]),
+        # The transition tells the team of the new status; this says what it means for them.
+        note = _(
+            "The page of your project is on the transparency portal: %(url)s. The persons "
+            "concerned may object from now on; no data can be provided before %(date)s, when "
+            "the information window ends."
+        ) % {
+            "url": absolute(reverse("transparency_project", args=[locked.reference])),
+            "date": timezone.localtime(window_end).strftime("%d/%m/%Y"),
+        }
+        workflow.fire(
+            locked,
+            "publish",
+            by=by,
+            details={"page_version": publication.number},
+            team_note=note,
         )
     return publication

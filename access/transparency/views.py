@@ -123,10 +123,11 @@ def _page_or_404(reference: str) -> PublicPage:
 
 
 def opposition_form_url() -> str:
+    """The public opposition form (the register's own module; "opposition_new" is staff entry)."""
     try:
-        return reverse("opposition_new")
-    except NoReverseMatch:  # the opposition register ships its URL separately
-        return "/opposition/new/"
+        return reverse("opposition_form")
+    except NoReverseMatch:  # the opposition register ships its URLs separately
+        return "/opposition/"
 
 
 def opposition_url(reference: str) -> str:
