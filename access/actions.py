@@ -18,6 +18,7 @@ from django.contrib.auth import get_user_model
 from django.core.files.storage import default_storage
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.crypto import salted_hmac
@@ -607,10 +608,10 @@ def send_deadline_reminders(*, today: date | None = None) -> int:
     with transaction.atomic():
         due = list(
             OppositionRequest.objects.select_for_update()
-            .filter(due_on__lte=horizon, answers__isnull=True)
+            .filter(due_on__lte=horizon)
+            .exclude(Exists(Answer.objects.filter(request=OuterRef("pk"))))
             .exclude(status__in=[RequestStatus.WITHDRAWN, RequestStatus.DONE])
             .exclude(last_reminder_on=today)
-            .distinct()
         )
         if not due:
             return 0

@@ -28,10 +28,12 @@ def test_opp01_anyone_objects_online_without_an_account_and_gets_a_receipt(
 ):
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post("/opposition/", form_data())
-    assert response.status_code == 302 and response.url == "/opposition/sent/"
+    assert response.status_code == 302
+    assert response.url == "/opposition/sent/"
     request = OppositionRequest.objects.get()
     assert RECEIPT.fullmatch(request.receipt_number)
-    assert request.channel == Channel.ONLINE and request.received_by is None
+    assert request.channel == Channel.ONLINE
+    assert request.received_by is None
     assert request.status == RequestStatus.RECEIVED
     page = client.get("/opposition/sent/")
     assert request.receipt_number in page.content.decode()
@@ -46,14 +48,18 @@ def test_fields_b_identity_lives_in_the_vault_only(client):
     request = OppositionRequest.objects.get()
     with vault_access("test"):
         stored = OppositionIdentity.objects.get(receipt_number=request.receipt_number)
-    assert stored.birth_name == "Lefèvre" and stored.contact_email == "anne@example.org"
+    assert stored.birth_name == "Lefèvre"
+    assert stored.contact_email == "anne@example.org"
     assert stored.comment == "Je refuse."
     # Nothing of the identity in the portal's row or in the audit trail.
     row = OppositionRequest.objects.filter(pk=request.pk).values().get()
     flat = " ".join(str(v) for v in row.values())
-    assert "Lef" not in flat and "anne@" not in flat and BIRTH.isoformat() not in flat
+    assert "Lef" not in flat
+    assert "anne@" not in flat
+    assert BIRTH.isoformat() not in flat
     trail = " ".join(str(e.after) for e in AuditEvent.objects.all())
-    assert "Lef" not in trail and "anne@" not in trail
+    assert "Lef" not in trail
+    assert "anne@" not in trail
 
 
 def test_invalid_input_gets_clear_messages_and_keeps_what_was_typed(client):
@@ -63,15 +69,18 @@ def test_invalid_input_gets_clear_messages_and_keeps_what_was_typed(client):
     )
     assert response.status_code == 400
     form = response.context["form"]
-    assert "birth_date" in form.errors and "contact_email" in form.errors
-    assert "projects" in form.errors and "postal_code" in form.errors
+    assert "birth_date" in form.errors
+    assert "contact_email" in form.errors
+    assert "projects" in form.errors
+    assert "postal_code" in form.errors
     assert 'value="Lefèvre"' in response.content.decode()
     assert OppositionRequest.objects.count() == 0
 
 
 def test_opp06_representative_must_give_their_name(client):
     response = client.post("/opposition/", form_data(requester_role="guardian"))
-    assert response.status_code == 400 and "requester_name" in response.context["form"].errors
+    assert response.status_code == 400
+    assert "requester_name" in response.context["form"].errors
     client.post("/opposition/", form_data(requester_role="guardian", requester_name="Tuteur"))
     assert OppositionRequest.objects.get().requester_role == "guardian"
 
@@ -92,7 +101,8 @@ def test_opp03_project_scope_and_preselection(client, researcher):
     assert draft.reference not in page.content.decode()  # drafts are not public
     client.post("/opposition/", form_data(scope="projects", projects=[published.pk]))
     request = OppositionRequest.objects.get()
-    assert request.scope == Scope.PROJECTS and list(request.projects.all()) == [published]
+    assert request.scope == Scope.PROJECTS
+    assert list(request.projects.all()) == [published]
 
 
 def test_abuse_oversized_fields_are_errors_not_crashes(client):
@@ -122,13 +132,15 @@ def test_abuse_flood_asks_to_confirm_and_never_drops_a_request(client, settings)
     for _ in range(2):
         assert client.post("/opposition/", form_data()).status_code == 302
     response = client.post("/opposition/", form_data(first_names="Louise"))
-    assert response.status_code == 429 and response.context["flood"] == "confirm"
+    assert response.status_code == 429
+    assert response.context["flood"] == "confirm"
     assert 'value="Louise"' in response.content.decode()  # kept
     assert OppositionRequest.objects.count() == 2
     assert client.post("/opposition/", form_data(confirm_another="on")).status_code == 302
     assert OppositionRequest.objects.count() == 3
     response = client.post("/opposition/", form_data(confirm_another="on"))
-    assert response.status_code == 429 and response.context["flood"] == "ceiling"
+    assert response.status_code == 429
+    assert response.context["flood"] == "ceiling"
     assert OppositionRequest.objects.count() == 3
     assert PublicAttempt.objects.count() == 3
 
@@ -150,7 +162,8 @@ def test_status_page_needs_receipt_and_birth_date(client):
     )
     assert right.status_code == 200
     body = right.content.decode()
-    assert receipt in body and "Lef" not in body
+    assert receipt in body
+    assert "Lef" not in body
     assert AuditEvent.objects.filter(action="opposition.status_viewed").count() == 1
 
 

@@ -29,6 +29,8 @@ PUBLIC_NAMES |= {
     "transparency_project",
     "transparency_information_note",
 }
+# The opposition register's public side (OPP-01, OPP-02): objecting needs no account.
+PUBLIC_NAMES |= {"opposition_form", "opposition_sent", "opposition_status", "opposition_paper_form"}
 # The admin site has its own login and is tested below.
 SKIPPED_NAMESPACES = {"admin"}
 
