@@ -377,8 +377,6 @@ def run_part(request: ExportRequest, plan: RunPlan, index: int) -> dict[str, Any
             visits_restricted = _load_cohort_visits(session, request)
             files = {}
             for table in dataset.tables:
-                if not table.person_linked and index != 0:
-                    continue
                 files[table.table] = _export_table(
                     session, table, work, visits_restricted, keys, request
                 )

@@ -18,6 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 from django.conf import settings
 from django.utils import translation
@@ -83,6 +84,9 @@ def assemble(dataset: DatasetPlan, plan, summaries: list[dict], work: Path) -> l
         ]
         rows = sum(piece["rows"] for _, piece in pieces)
         csv_name, parquet_name = f"{table.table}.csv", f"{table.table}.parquet"
+        if not table.person_linked and len(pieces) > 1:
+            entries += _assemble_distinct(pieces, csv_name, parquet_name, work)
+            continue
         if len(pieces) == 1:
             folder, piece = pieces[0]
             for name in (csv_name, parquet_name):
@@ -105,6 +109,25 @@ def assemble(dataset: DatasetPlan, plan, summaries: list[dict], work: Path) -> l
                 for group in range(source.num_row_groups):
                     writer.write_table(source.read_row_group(group))
         entries.append(_file_entry(work / parquet_name, rows=rows))
+    return entries
+
+
+def _assemble_distinct(pieces, csv_name: str, parquet_name: str, work: Path) -> list[dict]:
+    """A reference table (a few places, no person): every part has it, delivered once."""
+    header, lines = b"", []
+    for folder, _piece in pieces:
+        with (folder / csv_name).open("rb") as source:
+            header = source.readline()
+            lines += source.read().splitlines()
+    distinct = sorted(set(lines))
+    sink = HashingFile(work / csv_name)
+    sink.write(header + b"".join(line + b"\n" for line in distinct))
+    entries = [_file_entry(work / csv_name, sink.close(), len(distinct))]
+    tables = [pq.read_table(folder / parquet_name) for folder, _piece in pieces]
+    combined = pa.concat_tables(tables)
+    unique = combined.group_by(combined.column_names).aggregate([])
+    pq.write_table(unique.select(combined.column_names), work / parquet_name, compression="zstd")
+    entries.append(_file_entry(work / parquet_name, rows=unique.num_rows))
     return entries
 
 
@@ -157,13 +180,8 @@ def write_dictionary(dataset: DatasetPlan, work: Path) -> dict:
 
 
 def build(request, plan, dataset: DatasetPlan, summaries, files: list[dict]) -> dict:
-    rows = {}
-    for table in dataset.tables:
-        rows[table.table] = sum(
-            summary["tables"][table.table]["rows"]
-            for summary in summaries
-            if table.table in summary["tables"]
-        )
+    by_file = {entry["name"]: entry.get("rows") for entry in files}
+    rows = {table.table: by_file[f"{table.table}.csv"] for table in dataset.tables}
     persons = rows.get("person")
     return {
         "format": FORMAT_VERSION,

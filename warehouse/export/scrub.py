@@ -57,15 +57,16 @@ def _fold(text: str) -> str:
 def name_pattern(names: Iterable[str]) -> re.Pattern[str] | None:
     """One pattern for a person's names: each whole name, then each word of 3 letters or more."""
     variants: set[str] = set()
-    for name in names:
-        name = " ".join(name.split())
-        if not name:
-            continue
-        for form in (name, _fold(name)):
-            variants.add(form)
-            for word in re.split(_NAME_SEPARATORS, form):
-                if len(word) >= 3 and word.upper() not in _PARTICLES:
-                    variants.add(word)
+    for entry in names:
+        for name in entry.split(","):
+            name = " ".join(name.split())
+            if not name:
+                continue
+            for form in (name, _fold(name)):
+                variants.add(form)
+                for word in re.findall(r"[^\W\d_]+", form):
+                    if len(word) >= 3 and word.upper() not in _PARTICLES:
+                        variants.add(word)
     if not variants:
         return None
     # Longest first, so that "Jean-Pierre" goes before "Jean"; separators written loosely.
