@@ -424,6 +424,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ProjectStatusEnum": "projects.models.ProjectStatus",
         "TeamRoleEnum": "projects.models.TeamRole",
+        "SessionStatusEnum": "projects.models.SessionStatus",
+        "RecommendationEnum": "projects.models.Recommendation",
     },
 }
 

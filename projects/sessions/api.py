@@ -33,7 +33,7 @@ from projects.sessions.quorum import quorum_reasons
 # --- Serializers ----------------------------------------------------------------------------
 
 
-class RefusedSerializer(serializers.Serializer):
+class SessionRefusedSerializer(serializers.Serializer):
     detail = serializers.CharField()
     reasons = serializers.ListField(child=serializers.CharField())
     field_errors = serializers.DictField(
@@ -310,7 +310,7 @@ class SessionListCreate(APIView):
     @extend_schema(
         summary="Create a session (secretariat or chair)",
         request=SessionCreateSerializer,
-        responses={201: SessionSerializer, 403: RefusedSerializer},
+        responses={201: SessionSerializer, 403: SessionRefusedSerializer},
     )
     def post(self, request):
         _require(request, Permission.MANAGE_SESSIONS)
@@ -339,7 +339,7 @@ class AgendaAdd(APIView):
         summary="Put a project under review on the agenda (its latest version)",
         parameters=[SESSION],
         request=AgendaAddSerializer,
-        responses={201: SessionSerializer, 409: RefusedSerializer},
+        responses={201: SessionSerializer, 409: SessionRefusedSerializer},
     )
     def post(self, request, session_id: int):
         session = _session(session_id)
@@ -362,7 +362,7 @@ class AttendanceUpdate(APIView):
         summary="Record members present or absent",
         parameters=[SESSION],
         request=AttendanceUpdateSerializer,
-        responses={200: SessionSerializer, 409: RefusedSerializer},
+        responses={200: SessionSerializer, 409: SessionRefusedSerializer},
     )
     def post(self, request, session_id: int):
         session = _session(session_id)
@@ -383,7 +383,7 @@ class SessionOpen(APIView):
         summary="Open the session (the chair; needs the quorum)",
         parameters=[SESSION],
         request=None,
-        responses={200: SessionSerializer, 409: RefusedSerializer},
+        responses={200: SessionSerializer, 409: SessionRefusedSerializer},
     )
     def post(self, request, session_id: int):
         session = _session(session_id)
@@ -401,7 +401,7 @@ class SessionClose(APIView):
         summary="Close the session (every item decided or deferred)",
         parameters=[SESSION],
         request=None,
-        responses={200: SessionSerializer, 409: RefusedSerializer},
+        responses={200: SessionSerializer, 409: SessionRefusedSerializer},
     )
     def post(self, request, session_id: int):
         session = _session(session_id)
@@ -434,7 +434,7 @@ class ItemVote(APIView):
         summary="Cast my vote (present, unconflicted, declared; final)",
         parameters=[SESSION, ITEM],
         request=VoteSerializer,
-        responses={201: VoteCastSerializer, 409: RefusedSerializer},
+        responses={201: VoteCastSerializer, 409: SessionRefusedSerializer},
     )
     def post(self, request, session_id: int, item_id: int):
         item = _item(session_id, item_id)
@@ -459,7 +459,7 @@ class ItemDecide(APIView):
         summary="Record the decision on an agenda item (the chair)",
         parameters=[SESSION, ITEM],
         request=DecideSerializer,
-        responses={201: DecisionSerializer, 409: RefusedSerializer},
+        responses={201: DecisionSerializer, 409: SessionRefusedSerializer},
     )
     def post(self, request, session_id: int, item_id: int):
         item = _item(session_id, item_id)
