@@ -177,7 +177,7 @@ def test_the_header_loads_the_unread_count(client, researcher):
     assert badge.status_code == 200
     text = badge.content.decode()
     assert text.startswith("Notifications (2")
-    assert '<span class="visually-hidden"> unread</span>' in text
+    assert '<span class="visually-hidden"> unread notifications</span>' in text
     client.post("/notifications/")
     assert client.get("/notifications/badge/", **EN).content.decode().strip() == "Notifications"
 

@@ -131,14 +131,14 @@ def test_the_team_reads_the_commission_unless_the_author_signed(
     ask_question(project=in_review, by=secretariat, body="Question signée", show_author=True)
     login(client, researcher)
     html = client.get(url(in_review), **EN).content.decode()
-    assert "Question of The commission" in html
+    assert "Asked by: The commission" in html
     assert reader.full_name not in html
-    assert f"Question of {secretariat.full_name}" in html
+    assert f"Asked by: {secretariat.full_name}" in html
     # The commission and the secretariat always see who asked.
     for staff in (reader, secretariat):
         login(client, staff)
         html = client.get(url(in_review), **EN).content.decode()
-        assert f"Question of {reader.full_name}" in html
+        assert f"Asked by: {reader.full_name}" in html
         assert "the team reads “The commission”" in html
 
 
