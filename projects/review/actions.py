@@ -22,7 +22,7 @@ from eds_portal.audit import record_event
 from eds_portal.authz import Permission, has_permission, is_commission
 from eds_portal.notifications import notify
 from eds_portal.roles import Role
-from projects.conflicts import automatic_conflict, declaration_of, may_read_file
+from projects.conflicts import declaration_of, may_read_file
 from projects.models import (
     Project,
     ProtocolVersion,
@@ -36,6 +36,7 @@ from projects.review.selectors import (
     ASSIGNABLE_STATUSES,
     REVIEWABLE_STATUSES,
     active_assignments,
+    conflict_reason,
     latest_version,
     requested_variables,
 )
@@ -113,18 +114,12 @@ def assignment_refusals(
     if member is None or not member.is_active or not is_commission(member):
         reasons.append(_("Only an active commission member can be rapporteur."))
     else:
-        conflict = automatic_conflict(member, project)
+        declaration = declaration_of(member, project)
+        conflict = conflict_reason(
+            member, project, declared_interest=declaration is not None and declaration.has_interest
+        )
         if conflict:
-            reasons.append(
-                _("%(name)s is conflicted on this file: %(reason)s")
-                % {"name": member.full_name, "reason": conflict}
-            )
-        else:
-            declaration = declaration_of(member, project)
-            if declaration is not None and declaration.has_interest:
-                reasons.append(
-                    _("%(name)s declared an interest in this file.") % {"name": member.full_name}
-                )
+            reasons.append(conflict)
         if RapporteurAssignment.objects.filter(
             project=project, member=member, removed_at__isnull=True
         ).exists():

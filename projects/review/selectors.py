@@ -144,6 +144,22 @@ def commission_members():
     )
 
 
+def conflict_reason(member: Any, project: Project, *, declared_interest: bool) -> str | None:
+    """Why this member cannot be rapporteur of this file, as the secretariat reads it."""
+    from django.utils.translation import gettext as _
+
+    if not automatic_conflict(member, project):
+        if declared_interest:
+            return _("%(name)s declared an interest in this file.") % {"name": member.full_name}
+        return None
+    # .all(): served from a prefetch of "memberships" when the caller made one.
+    if any(m.user_id == member.pk for m in project.memberships.all()):
+        return _("%(name)s is a member of the project's team.") % {"name": member.full_name}
+    return _("%(name)s belongs to the same organisation as a member of the team.") % {
+        "name": member.full_name
+    }
+
+
 @dataclass
 class Candidate:
     member: Any
@@ -163,8 +179,6 @@ def candidates(project: Project, *, today: datetime.date | None = None) -> list[
 
     A fixed number of queries: the members with their counts, the team, the declarations.
     """
-    from django.utils.translation import gettext as _
-
     today = today or timezone.localdate()
     open_work = Q(
         assignments__removed_at__isnull=True,
@@ -188,9 +202,9 @@ def candidates(project: Project, *, today: datetime.date | None = None) -> list[
     assigned = set(active_assignments(project).values_list("member_id", flat=True))
     result = []
     for member in members:
-        conflict = automatic_conflict(member, project)
-        if conflict is None and declarations.get(member.pk):
-            conflict = _("Declared an interest in this project.")
+        conflict = conflict_reason(
+            member, project, declared_interest=bool(declarations.get(member.pk))
+        )
         result.append(
             Candidate(
                 member=member,
