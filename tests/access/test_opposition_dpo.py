@@ -236,3 +236,29 @@ def test_list_query_count_is_pinned(client, dpo, secretariat, django_assert_max_
     with django_assert_max_num_queries(12):
         response = client.get("/registers/oppositions/?show=all")
     assert len(response.context["rows"]) == 5
+
+
+def test_demo_adds_three_requests_and_prints_an_identity(secretariat):
+    from datetime import date
+
+    from django.core.management import call_command
+
+    from access import demo
+
+    for index, name in enumerate(["Durand", "Petit", "Roux", "Moreau"]):
+        warehouse_person(birth_name=name, first_names="Julie", birth_date=date(1980, 1, index + 1))
+    created, visitor = demo.load(secretariat)
+    assert len(created) == 3
+    assert visitor is not None
+    assert demo.load(secretariat)[0] == []  # idempotent
+    call_command("rematch_oppositions")
+
+
+def test_fhir_consent_becomes_inactive_after_withdrawal(client, dpo, identity_officer):
+    request, _person = _applied(identity_officer)
+    actions.record_withdrawal(
+        by=dpo, objection=request, channel="email", received_at=timezone.now()
+    )
+    login(client, dpo)
+    bundle = json.loads(client.get("/registers/oppositions/consents.fhir.json").content)
+    assert [e["resource"]["status"] for e in bundle["entry"]] == ["inactive"]
