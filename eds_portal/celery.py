@@ -23,16 +23,6 @@ app.conf.beat_schedule = {
         "task": "eds_portal.tasks.clear_expired_sessions_task",
         "schedule": crontab(hour=3, minute=0),
     },
-    # Opposition register: objections not matched yet meet the night's new data (OPP-09), and
-    # the DPO hears of the requests due soon or overdue (OPP-04).
-    "rematch-oppositions": {
-        "task": "access.tasks.rematch_oppositions_task",
-        "schedule": crontab(hour=4, minute=30),
-    },
-    "send-opposition-reminders": {
-        "task": "access.tasks.send_opposition_reminders_task",
-        "schedule": crontab(hour=8, minute=15),
-    },
     # Rapporteurs: one reminder before the due date, one once overdue (each sent once).
     "send-review-reminders": {
         "task": "projects.review.tasks.send_review_reminders_task",
