@@ -67,8 +67,9 @@ class RequesterRole(models.TextChoices):
     """For a protected adult (OPP-06)."""
     MANDATED = "mandated", _("Mandated person")
     """Acts under a mandate (OPP-06)."""
-    RELATIVE_DECEASED = "relative_deceased", _(
-        "Relative reporting a deceased person's written refusal"
+    RELATIVE_DECEASED = (
+        "relative_deceased",
+        _("Relative reporting a deceased person's written refusal"),
     )
     """A refusal the deceased expressed in writing while alive (OPP-07)."""
 
@@ -189,9 +190,7 @@ class OppositionRequest(models.Model):
     last_reminder_on = models.DateField(null=True, blank=True)
     # Identity check (OPP-05, Fields B 5, RET-05).
     doubt_reason = models.TextField(_("reason for doubt"), blank=True)
-    id_copy_requested_at = models.DateTimeField(
-        _("ID copy requested at"), null=True, blank=True
-    )
+    id_copy_requested_at = models.DateTimeField(_("ID copy requested at"), null=True, blank=True)
     id_copy_received_at = models.DateTimeField(_("ID copy received at"), null=True, blank=True)
     id_copy_deleted_at = models.DateTimeField(_("ID copy deleted at"), null=True, blank=True)
     match_method = models.CharField(_("identity check method"), max_length=200, blank=True)
@@ -265,9 +264,7 @@ class OppositionRequest(models.Model):
 class Answer(models.Model):
     """A letter to the requester (OPP-12, Fields B 8): recorded when it is sent."""
 
-    request = models.ForeignKey(
-        OppositionRequest, on_delete=models.PROTECT, related_name="answers"
-    )
+    request = models.ForeignKey(OppositionRequest, on_delete=models.PROTECT, related_name="answers")
     outcome = models.CharField(_("outcome"), max_length=10, choices=Outcome.choices)
     reasons = models.TextField(_("reasons"), blank=True)
     channel = models.CharField(_("sent by"), max_length=12, choices=Channel.choices)
@@ -396,6 +393,7 @@ class PublicAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.purpose} {self.at:%Y-%m-%d %H:%M}"
+
 
 from access.models_transparency import *  # noqa: E402,F401,F403  transparency portal
 from access.models_formalities import *  # noqa: E402,F401,F403  formalities and gates
