@@ -395,6 +395,6 @@ class PublicAttempt(models.Model):
         return f"{self.purpose} {self.at:%Y-%m-%d %H:%M}"
 
 
-from access.models_transparency import *  # noqa: E402,F401,F403  transparency portal
-from access.models_formalities import *  # noqa: E402,F401,F403  formalities and gates
-from access.models_consent import *  # noqa: E402,F401,F403  consent register
+from access.models_consent import *  # noqa: E402, F403  consent register
+from access.models_formalities import *  # noqa: E402, F403  formalities and gates
+from access.models_transparency import *  # noqa: E402, F403  transparency portal
