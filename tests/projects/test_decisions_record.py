@@ -430,3 +430,42 @@ def test_the_written_procedure_is_for_amendments_only(in_review, chair, english)
     with pytest.raises(Refused) as refused:
         open_written_procedure(project=in_review, by=chair)
     assert "The written procedure is for amendments only." in refused.value.reasons
+
+
+@pytest.mark.django_db(
+    transaction=True, databases=["default", "warehouse"], serialized_rollback=True
+)
+def test_concurrent_decisions_get_distinct_consecutive_numbers(
+    researcher, secretariat, chair, commission_member, patient_representative
+):
+    """Two chairs' clicks at the same moment (PostgreSQL: threads, advisory lock)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connections
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite serialises writers itself")
+    session = actions.create_session(by=secretariat, date=timezone.now())
+    items = []
+    for title in ("Premier", "Second"):
+        project = project_in_review(researcher, secretariat, title)
+        items.append(actions.add_to_agenda(session=session, project=project, by=secretariat))
+        declare(project, chair, commission_member, patient_representative)
+    open_session_with(
+        session,
+        by=secretariat,
+        chair=chair,
+        present=[chair, commission_member, patient_representative],
+    )
+    for item in items:
+        _voted(item, commission_member)
+
+    def record(item):
+        try:
+            return decide(item, chair).number
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        numbers = sorted(pool.map(record, items))
+    assert numbers == [f"CSE-{YEAR}-001", f"CSE-{YEAR}-002"]
