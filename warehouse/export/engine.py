@@ -155,13 +155,13 @@ class _Session:
                 previous_zone = cursor.fetchone()[0]
                 # Weeks, months and shifted times are those of the local calendar.
                 cursor.execute("SELECT set_config('TimeZone', %s, true)", [settings.TIME_ZONE])
-            try:
-                self._create_temporary_tables()
-                yield self
-            finally:
-                self._drop_temporary_tables()
-                if previous_zone is not None:
-                    cursor.execute("SELECT set_config('TimeZone', %s, true)", [previous_zone])
+            # No cleanup on failure: rolling back the transaction (or savepoint) drops the
+            # temporary tables and the zone, and an aborted transaction accepts no command.
+            self._create_temporary_tables()
+            yield self
+            self._drop_temporary_tables()
+            if previous_zone is not None:
+                cursor.execute("SELECT set_config('TimeZone', %s, true)", [previous_zone])
 
     def _create_temporary_tables(self) -> None:
         self._drop_temporary_tables()
