@@ -1,4 +1,4 @@
-"""Demo accounts for ``make run``: at least one per role (two ordinary commission members), with a known password and TOTP key.
+"""Demo accounts for ``make run``: one per role (two commission members), password and TOTP key.
 
 Never used outside development: the command that loads them refuses in production.
 """

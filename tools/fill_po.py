@@ -25,15 +25,24 @@ def fill(po_path: Path, translations: dict) -> int:
     filled = 0
     for index, block in enumerate(blocks):
         lines = block.split("\n")
-        msgid_line = next((line for line in lines if line.startswith("msgid ")), None)
-        if msgid_line is None:
+        start = next((i for i, line in enumerate(lines) if line.startswith("msgid ")), None)
+        if start is None:
             continue
-        msgid = _unquote(msgid_line)
+        # A msgid holding line breaks spans several quoted lines.
+        msgid = _unquote(lines[start])
+        end = start + 1
+        while end < len(lines) and lines[end].startswith('"'):
+            msgid += _unquote(lines[end])
+            end += 1
         if not msgid or msgid not in translations:
             continue
         value = translations[msgid]
         out = []
+        skipping_continuation = False
         for line in lines:
+            if skipping_continuation and line.startswith('"'):
+                continue
+            skipping_continuation = False
             if line.startswith("#, "):
                 flags = [flag.strip() for flag in line[3:].split(",") if flag.strip() != "fuzzy"]
                 if flags:
@@ -43,10 +52,13 @@ def fill(po_path: Path, translations: dict) -> int:
                 continue
             if line.startswith("msgstr "):
                 out.append("msgstr " + _quote(value))
+                skipping_continuation = True
             elif line.startswith("msgstr[0]"):
                 out.append("msgstr[0] " + _quote(value[0]))
+                skipping_continuation = True
             elif line.startswith("msgstr[1]"):
                 out.append("msgstr[1] " + _quote(value[1]))
+                skipping_continuation = True
             else:
                 out.append(line)
         blocks[index] = "\n".join(out)

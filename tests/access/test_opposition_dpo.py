@@ -218,7 +218,8 @@ def test_opp08_researcher_pages_never_open_the_vault(client, researcher, monkeyp
         assert client.get(url).status_code == 200
 
 
-def test_home_panels(client, identity_officer, dpo, secretariat):
+def test_home_panels(client, identity_officer, dpo, secretariat, settings):
+    settings.LANGUAGE_CODE = "en"  # the assertions read the English msgids
     staff_request(secretariat)
     for user, text in (
         (identity_officer, "identity matching"),

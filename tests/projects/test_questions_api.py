@@ -36,7 +36,10 @@ def answers_url(project, question) -> str:
     return f"/api/v1/projects/{project.pk}/questions/{question.pk}/answers/"
 
 
-def test_a_member_asks_and_the_lead_answers_through_the_api(reader, researcher, in_review):
+def test_a_member_asks_and_the_lead_answers_through_the_api(
+    reader, researcher, in_review, settings
+):
+    settings.LANGUAGE_CODE = "en"  # the assertions read the English msgids
     member = login(APIClient(), reader)
     asked = member.post(questions_url(in_review), {"body": "Pourquoi 24 mois ?"}, format="json")
     assert asked.status_code == 201, asked.content

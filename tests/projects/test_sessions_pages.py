@@ -76,8 +76,9 @@ def test_a_member_cannot_create_a_session(client, commission_member):
 
 
 def test_attendance_page_and_opening_show_the_quorum_reasons(
-    client, item, secretariat, chair, commission_member, patient_representative, english
+    client, item, secretariat, chair, commission_member, patient_representative, settings
 ):
+    settings.LANGUAGE_CODE = "en"  # the assertions read the English msgids
     login(client, secretariat)
     session = item.session
     page = client.get(f"/commission/sessions/{session.pk}/attendance/")

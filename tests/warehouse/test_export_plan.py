@@ -9,6 +9,9 @@ from warehouse.catalogue import Sensitivity
 from warehouse.export import SpecificationError, build_plan
 from warehouse.export.plan import SUPPORTED_TABLES, column_name
 
+# The assertions read the English messages (the msgids).
+pytestmark = pytest.mark.usefixtures("english")
+
 
 def spec(*entries):
     return {"variables": [{"code": code, "generalisation": how} for code, how in entries]}
