@@ -31,6 +31,7 @@ demo: migrate
 	$(MANAGE) load_demo
 	$(MANAGE) load_demo_projects
 	$(MANAGE) generate_warehouse --size XS --seed 1 --if-empty
+	$(MANAGE) load_demo_oppositions
 
 run: demo
 	$(MANAGE) serve_demo

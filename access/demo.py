@@ -33,6 +33,30 @@ def _identity(row: Any, **changes: Any) -> dict[str, Any]:
     return identity
 
 
+def publish_approved(secretariat: Any) -> list[Any]:
+    """Records the formalities of the approved demo projects and publishes their pages."""
+    from access.formalities.actions import publish_project, record_formalities
+    from projects.models import Project, ProjectStatus
+
+    published = []
+    for project in Project.objects.filter(status=ProjectStatus.APPROVED).order_by("pk"):
+        today = timezone.localdate()
+        record_formalities(
+            project=project,
+            by=secretariat,
+            formality_type="mr004",
+            formality_reference=f"MR004-{project.reference}",
+            formality_date=today,
+            directory="hdh",
+            directory_reference=f"HDH-{project.reference}",
+            directory_date=today,
+        )
+        publish_project(project=project, by=secretariat)
+        project.refresh_from_db()
+        published.append(project)
+    return published
+
+
 def load(staff: Any) -> tuple[list[OppositionRequest], Any]:
     """Three requests (idempotent: none if some exist) and an identity left for the visitor."""
     rows = vault.demo_identities(4)

@@ -1,12 +1,19 @@
 """Sample projects for `make run`: a draft half-filled, a submitted one, one returned as
-incomplete then submitted again (two versions to compare), a withdrawn one."""
+incomplete then submitted again (two versions to compare), a withdrawn one; with the
+commission's accounts, one under review (two rapporteurs, one review submitted, a question) and
+one decided in a past session (one variable refused), ready for its formalities (access/demo.py
+records them and publishes its page on the transparency portal).
+
+The submitted one is left for the visitor to take through the whole review in the browser."""
 
 from __future__ import annotations
 
 import hashlib
+from datetime import timedelta
 
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.utils import timezone
 
 from projects.actions import (
     check_admissibility,
@@ -171,3 +178,119 @@ def load(researcher, secretariat=None) -> list[Project]:
         project=withdrawn, by=researcher, reason="Projet repris dans une étude nationale."
     )
     return [*projects, withdrawn]
+
+
+def _complete_project(researcher, title: str, acronym: str) -> Project:
+    project = create_project(by=researcher, title=title)
+    for key, raw in SECTIONS.items():
+        raw = dict(raw)
+        if key == "identification":
+            raw.update(lay_title=title, acronym=acronym)
+        save_section(project=project, section_key=key, raw=raw, by=researcher)
+    _attach_all(project, researcher)
+    submit_project(project=project, by=researcher)
+    project.refresh_from_db()
+    return project
+
+
+def _review_data(version, *, refuse: str | None = None) -> dict:
+    from projects.sessions.decisions import requested_variables
+
+    variables = {}
+    for item in requested_variables(version):
+        if item.code == refuse:
+            variables[item.code] = {
+                "verdict": "refuse",
+                "reason": "Le diagnostic CIM-10 suffit ; la CISP-2 n'apporte rien ici.",
+            }
+        else:
+            variables[item.code] = {"verdict": "approve"}
+    return {
+        "scientific_quality": "Question claire, sources adaptées.",
+        "public_interest": "Intérêt direct pour la régulation en période épidémique.",
+        "methodology": "Rétrospective descriptive ; définitions de cas à préciser.",
+        "information_of_persons": "Information générale et note par projet ; exception motivée.",
+        "ethics": "Pas d'enjeu particulier ; données minimisées.",
+        "recommendation": "favourable",
+        "private_notes": "",
+        "variables": variables,
+    }
+
+
+@transaction.atomic
+def load_commission(*, researcher, secretariat, chair, members, patient) -> list[Project]:
+    """The commission's side of the demo; idempotent (does nothing once a decision exists)."""
+    from projects.actions import declare_interest
+    from projects.models import Decision
+    from projects.review.actions import assign_rapporteur, save_review, submit_review
+    from projects.sessions import actions as sessions
+    from projects.sessions.decisions import record_decision, requested_variables
+
+    if Decision.objects.exists():
+        return []
+    today = timezone.localdate()
+    rapporteur_a, rapporteur_b = members[0], members[1]
+
+    # Under review: two rapporteurs, one review submitted, one question to the team.
+    in_review = _complete_project(
+        researcher, "Douleurs thoraciques régulées la nuit", "THORAX-NUIT"
+    )
+    check_admissibility(project=in_review, by=secretariat, accept=True)
+    for member in (rapporteur_a, rapporteur_b):
+        declare_interest(project=in_review, by=member, has_interest=False)
+        assign_rapporteur(
+            project=in_review, member=member, due_date=today + timedelta(days=14), by=secretariat
+        )
+    save_review(project=in_review, by=rapporteur_a, data=_review_data(in_review.versions.get()))
+    submit_review(project=in_review, by=rapporteur_a)
+
+    # Decided in a past session, one variable refused.
+    decided = _complete_project(
+        researcher, "Gastro-entérites de l'enfant en période hivernale", "GEA-HIVER"
+    )
+    check_admissibility(project=decided, by=secretariat, accept=True)
+    version = decided.versions.get()
+    refused = next(
+        (v.code for v in requested_variables(version) if v.code == "diagnosis.icpc2"), None
+    )
+    present = [chair, rapporteur_a, rapporteur_b, patient]
+    for member in present:
+        declare_interest(project=decided, by=member, has_interest=False)
+    for member in (rapporteur_a, rapporteur_b):
+        assign_rapporteur(
+            project=decided, member=member, due_date=today + timedelta(days=7), by=secretariat
+        )
+        save_review(project=decided, by=member, data=_review_data(version, refuse=refused))
+        submit_review(project=decided, by=member)
+    session = sessions.create_session(
+        by=secretariat, date=timezone.now() - timedelta(days=1), place="Siège, salle du conseil"
+    )
+    item = sessions.add_to_agenda(session=session, project=decided, by=secretariat)
+    sessions.convene_session(session=session, by=secretariat)
+    sessions.record_attendance(
+        session=session, by=secretariat, presence={member.pk: True for member in present}
+    )
+    sessions.open_session(session=session, by=chair)
+    for member in present:
+        sessions.cast_vote(item=item, by=member, choice="favourable")
+    verdicts = {
+        v.code: (
+            {"verdict": "refuse", "reason": "Le diagnostic CIM-10 suffit à l'étude."}
+            if v.code == refused
+            else {"verdict": "approve"}
+        )
+        for v in requested_variables(version)
+    }
+    record_decision(
+        project=decided,
+        by=chair,
+        opinion="favourable",
+        reasons="Protocole solide, intérêt public établi, données proportionnées.",
+        conditions="Résultats agrégés uniquement ; pas de cellule de moins de 11 personnes.",
+        variable_decisions=verdicts,
+        agenda_item=item,
+    )
+    sessions.close_session(session=session, by=chair)
+    decided.refresh_from_db()
+    in_review.refresh_from_db()
+    return [in_review, decided]

@@ -333,10 +333,32 @@ def test_demo_projects_in_several_states(capsys):
     call_command("load_demo_projects")
     call_command("load_demo_projects")
     statuses = sorted(Project.objects.values_list("status", flat=True))
-    assert statuses == ["draft", "submitted", "submitted", "withdrawn"]
-    assert ProtocolVersion.objects.count() == 3
+    assert statuses == [
+        "approved",
+        "draft",
+        "submitted",
+        "submitted",
+        "under_review",
+        "withdrawn",
+    ]
+    assert ProtocolVersion.objects.count() == 5
     revised = Project.objects.get(title__startswith="Fièvre")
     assert revised.versions.count() == 2
+    # The commission's side: two rapporteurs on the file under review, one review submitted;
+    # the decided file went through a session with its quorum, one variable refused.
+    from projects.models import Decision, RapporteurAssignment, Review
+    from projects.sessions.decisions import approved_specification
+
+    in_review = Project.objects.get(status="under_review")
+    assert RapporteurAssignment.objects.filter(project=in_review).count() == 2
+    assert Review.objects.filter(project=in_review, submitted_at__isnull=False).count() == 1
+    decision = Decision.objects.get()
+    assert decision.number.startswith("CSE-")
+    assert decision.agenda_item.session.attendance.filter(present=True).count() == 4
+    specification = approved_specification(decision.project)
+    assert [v["code"] for v in specification["refused"]] == ["diagnosis.icpc2"]
+    assert "diagnosis.icpc2" not in {v["code"] for v in specification["variables"]}
+    assert len(specification["variables"]) == 3
 
 
 def _approved(project, researcher):

@@ -10,7 +10,10 @@ from eds_portal.roles import Role
 
 
 class Command(BaseCommand):
-    help = "Adds three sample opposition requests (idempotent) and prints a demo identity."
+    help = (
+        "Records the formalities of approved demo projects and publishes their pages, adds "
+        "three sample opposition requests (idempotent) and prints a demo identity."
+    )
 
     def handle(self, *args, **options):
         if settings.PRODUCTION:
@@ -19,6 +22,10 @@ class Command(BaseCommand):
         staff = User.objects.filter(email=email).first()
         if staff is None:
             raise CommandError("Run load_demo first: the demo secretariat does not exist.")
+        for project in demo.publish_approved(staff):
+            self.stdout.write(
+                f"  {project.reference} {project.get_status_display()}: {project.title}"
+            )
         created, visitor = demo.load(staff)
         for request in created:
             self.stdout.write(f"  {request.receipt_number} {request.get_status_display()}")

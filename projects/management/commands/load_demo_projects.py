@@ -10,7 +10,8 @@ from projects import demo
 class Command(BaseCommand):
     help = (
         "Creates sample projects for the demo researcher: a draft, a submitted one, one with "
-        "two versions (returned as incomplete, then revised) and a withdrawn one. Idempotent."
+        "two versions (returned as incomplete, then revised), a withdrawn one, one under "
+        "review and one decided in a past session. Idempotent."
     )
 
     def handle(self, *args, **options):
@@ -23,7 +24,26 @@ class Command(BaseCommand):
         secretariat_email = next(a.email for a in DEMO_ACCOUNTS if Role.SECRETARIAT in a.roles)
         secretariat = User.objects.filter(email=secretariat_email).first()
         projects = demo.load(researcher, secretariat)
+        commission = {
+            role: [
+                User.objects.get(email=a.email)
+                for a in DEMO_ACCOUNTS
+                if role in a.roles and User.objects.filter(email=a.email).exists()
+            ]
+            for role in (Role.CHAIR, Role.COMMISSION_MEMBER, Role.PATIENT_REPRESENTATIVE)
+        }
+        chairs = commission[Role.CHAIR]
+        members = [m for m in commission[Role.COMMISSION_MEMBER] if m not in chairs]
+        if chairs and len(members) >= 2 and commission[Role.PATIENT_REPRESENTATIVE]:
+            projects += demo.load_commission(
+                researcher=researcher,
+                secretariat=secretariat,
+                chair=chairs[0],
+                members=members,
+                patient=commission[Role.PATIENT_REPRESENTATIVE][0],
+            )
         for project in projects:
+            project.refresh_from_db()
             self.stdout.write(
                 f"  {project.reference} {project.get_status_display()}: {project.title}"
             )
