@@ -397,4 +397,5 @@ class PublicAttempt(models.Model):
 
 from access.models_consent import *  # noqa: E402, F403  consent register
 from access.models_formalities import *  # noqa: E402, F403  formalities and gates
+from access.models_provisioning import *  # noqa: E402, F403  provisioning runs
 from access.models_transparency import *  # noqa: E402, F403  transparency portal

@@ -60,6 +60,10 @@ class Permission(enum.StrEnum):
     VIEW_CONSENT_REGISTER = "view_consent_register"
     RECORD_CONSENT = "record_consent"
     VIEW_PROCESSING_RECORD = "view_processing_record"
+    # Provisioning (issue 7): runs, their progress, the datasets' downloads.
+    START_RUN = "start_run"
+    VIEW_RUNS = "view_runs"
+    DOWNLOAD_DATASET = "download_dataset"
 
 
 ALL_ROLES = frozenset(Role)
@@ -116,6 +120,12 @@ ROLE_GRANTS: dict[Permission, frozenset[Role]] = {
     Permission.VIEW_CONSENT_REGISTER: frozenset({Role.DPO, Role.DATA_STEWARD}),
     Permission.RECORD_CONSENT: frozenset({Role.DPO}),
     Permission.VIEW_PROCESSING_RECORD: frozenset({Role.DPO}),
+    # The data steward starts, watches and cancels runs; the team follows its own runs (object
+    # rule) and the DPO reads every run and destruction certificate.
+    Permission.START_RUN: frozenset({Role.DATA_STEWARD}),
+    Permission.VIEW_RUNS: frozenset({Role.DATA_STEWARD, Role.DPO, Role.RESEARCHER}),
+    # Narrowed by the object rule to the recipients named in the approved specification.
+    Permission.DOWNLOAD_DATASET: frozenset({Role.RESEARCHER}),
 }
 
 missing = set(Permission) - set(ROLE_GRANTS)

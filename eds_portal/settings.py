@@ -496,6 +496,43 @@ if EDS_INFORMATION_WINDOW_DAYS < 0:
         f"EDS_INFORMATION_WINDOW_DAYS={EDS_INFORMATION_WINDOW_DAYS} must be 0 or more."
     )
 
+# --- Provisioning (issue 7; MIN-03, MIN-13, MIN-14) --------------------------------------------
+
+# Secret from which each project's pseudonymisation key is derived (HMAC of the project reference
+# and its key generation): never stored in the database; rotating a project's key is a new
+# generation. Outside production a fixed development value serves the synthetic warehouse.
+EDS_PROVISIONING_KEY = env_str(
+    "EDS_PROVISIONING_KEY",
+    None if PRODUCTION else "development-only-provisioning-key-synthetic-data-0001",
+    required=PRODUCTION,
+)
+if EDS_PROVISIONING_KEY and len(EDS_PROVISIONING_KEY) < 32:
+    raise ImproperlyConfigured("EDS_PROVISIONING_KEY needs at least 32 characters of secret.")
+# Where published datasets live (a path every worker and the web processes share).
+EDS_DATASETS_DIR = Path(env_str("EDS_DATASETS_DIR", str(VAR_DIR / "datasets")))
+# Parts a run is split into; any worker takes any part.
+EDS_PROVISIONING_PARTS = env_int("EDS_PROVISIONING_PARTS", 2)
+# A worker writes a heartbeat this often; a part silent for EDS_PROVISIONING_STALE_SECONDS is
+# lost and the reaper hands it to another worker, up to EDS_PROVISIONING_MAX_ATTEMPTS times.
+EDS_PROVISIONING_HEARTBEAT_SECONDS = env_int("EDS_PROVISIONING_HEARTBEAT_SECONDS", 10)
+EDS_PROVISIONING_STALE_SECONDS = env_int("EDS_PROVISIONING_STALE_SECONDS", 120)
+EDS_PROVISIONING_MAX_ATTEMPTS = env_int("EDS_PROVISIONING_MAX_ATTEMPTS", 3)
+# Minutes a download link stays valid (MIN-13).
+EDS_DOWNLOAD_LINK_MINUTES = env_int("EDS_DOWNLOAD_LINK_MINUTES", 15)
+for _name, _value in (
+    ("EDS_PROVISIONING_PARTS", EDS_PROVISIONING_PARTS),
+    ("EDS_PROVISIONING_HEARTBEAT_SECONDS", EDS_PROVISIONING_HEARTBEAT_SECONDS),
+    ("EDS_PROVISIONING_MAX_ATTEMPTS", EDS_PROVISIONING_MAX_ATTEMPTS),
+    ("EDS_DOWNLOAD_LINK_MINUTES", EDS_DOWNLOAD_LINK_MINUTES),
+):
+    if _value < 1:
+        raise ImproperlyConfigured(f"{_name}={_value} must be at least 1.")
+if EDS_PROVISIONING_STALE_SECONDS <= 2 * EDS_PROVISIONING_HEARTBEAT_SECONDS:
+    raise ImproperlyConfigured(
+        "EDS_PROVISIONING_STALE_SECONDS must exceed twice EDS_PROVISIONING_HEARTBEAT_SECONDS, or "
+        "live parts would be taken for lost ones."
+    )
+
 # --- Commission (GOV-09) ------------------------------------------------------------------------
 
 # Members present (patient representatives and the chair included) for a session to vote; at

@@ -18,6 +18,7 @@ PRODUCTION_ENV = {
     "DATABASE_URL": "postgres://eds@db.invalid:5432/eds_portal",
     "REDIS_URL": "redis://redis.invalid:6379/0",
     "EDS_WAREHOUSE_KEY": "w4reh0use-" + "Zq8!Lm2#Rt6^Yp4&" * 3,
+    "EDS_PROVISIONING_KEY": "pr0vis10n-" + "Hs5)Gd3!Lm2#Rt6^" * 3,
 }
 
 
@@ -46,7 +47,14 @@ def test_production_passes_check_deploy_without_any_warning():
 
 @pytest.mark.parametrize(
     "missing",
-    ["DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL", "EDS_WAREHOUSE_KEY"],
+    [
+        "DJANGO_SECRET_KEY",
+        "DJANGO_ALLOWED_HOSTS",
+        "DATABASE_URL",
+        "REDIS_URL",
+        "EDS_WAREHOUSE_KEY",
+        "EDS_PROVISIONING_KEY",
+    ],
 )
 def test_production_refuses_to_start_without_a_required_value(missing):
     env = {key: value for key, value in PRODUCTION_ENV.items() if key != missing}

@@ -1,0 +1,232 @@
+"""Provisioning runs, their parts, project key generations and destruction certificates.
+
+The run row is the truth about a run (DESIGN.md "Provisioning"): Celery messages carry only
+ids, and every task claims its row or part with a conditional UPDATE, so a message delivered
+twice does nothing the second time. Row data never goes through these models: the export engine
+streams it to files; these rows hold counts, checksums and the manifest.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class RunStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    """Started by the data steward; waits for a worker to check the gates and plan it."""
+    RUNNING = "running", _("Running")
+    """Gates passed and cohort planned; its parts are being written by the workers."""
+    WRITING = "writing", _("Writing the dataset")
+    """Every part is done: the register is checked again, then the dataset is assembled."""
+    PUBLISHED = "published", _("Published")
+    """The dataset and its manifest are in place, for the named recipients to download."""
+    FAILED = "failed", _("Failed")
+    """Refused by a gate or stopped by an error; the reasons are recorded on the run."""
+    CANCELLED = "cancelled", _("Cancelled")
+    """Cancelled by the data steward; the workers drop what they were writing."""
+
+
+ACTIVE_RUN_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.WRITING)
+FINISHED_RUN_STATUSES = (RunStatus.PUBLISHED, RunStatus.FAILED, RunStatus.CANCELLED)
+
+
+class PartStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting for a worker")
+    """Queued; the first worker that claims it writes it."""
+    RUNNING = "running", _("Being written")
+    """Claimed by a worker, which sends a heartbeat while it writes."""
+    DONE = "done", _("Done")
+    """Its files are in the staging folder, marked done last."""
+    FAILED = "failed", _("Failed")
+    """Stopped by an error, or lost too many times; the run failed with it."""
+    CANCELLED = "cancelled", _("Cancelled")
+    """The run was cancelled, or rebuilt against a newer register snapshot."""
+
+
+class ProjectKeyGeneration(models.Model):
+    """A generation of a project's pseudonymisation key (MIN-03).
+
+    The key itself is never stored: it is derived from ``EDS_PROVISIONING_KEY``, the project's
+    reference and this number. Rotating the key appends a generation; the next runs use it and
+    give the project new pseudonyms.
+    """
+
+    project = models.ForeignKey(
+        "projects.Project", on_delete=models.PROTECT, related_name="key_generations"
+    )
+    number = models.PositiveIntegerField()
+    key_id = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["project", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "number"], name="key_generation_unique"),
+            models.CheckConstraint(condition=Q(number__gte=1), name="key_generation_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return self.key_id
+
+
+class ProvisioningRun(models.Model):
+    project = models.ForeignKey(
+        "projects.Project", on_delete=models.PROTECT, related_name="provisioning_runs"
+    )
+    # The decision whose approved specification the run executes (fixed when it is planned).
+    decision = models.ForeignKey(
+        "projects.Decision",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="provisioning_runs",
+    )
+    status = models.CharField(
+        _("status"), max_length=12, choices=RunStatus.choices, default=RunStatus.QUEUED
+    )
+    # Times a worker claimed the run's planning or publication (the reaper counts them).
+    attempt = models.PositiveIntegerField(default=0)
+    # Who holds the planning or the publication, and its heartbeat.
+    claimed_by = models.CharField(max_length=200, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # Which build of the parts is current: a newer register snapshot before publication rebuilds.
+    build = models.PositiveIntegerField(default=1)
+    rebuilds = models.JSONField(default=list, blank=True)
+    rows_done = models.BigIntegerField(default=0)
+    rows_expected = models.BigIntegerField(null=True, blank=True)
+    parts_total = models.PositiveIntegerField(default=0)
+    register_snapshot = models.PositiveIntegerField(null=True, blank=True)
+    spec_sha256 = models.CharField(max_length=64, blank=True)
+    key_generation = models.PositiveIntegerField(null=True, blank=True)
+    key_id = models.CharField(max_length=64, blank=True)
+    # When consents were read (consent-based projects): every part reads them at that moment.
+    planned_at = models.DateTimeField(null=True, blank=True)
+    plan = models.JSONField(null=True, blank=True)
+    manifest = models.JSONField(null=True, blank=True)
+    dataset_path = models.CharField(max_length=500, blank=True)
+    reasons = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("provisioning run")
+        verbose_name_plural = _("provisioning runs")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            # One run at a time per project: two would write the same dataset twice.
+            models.UniqueConstraint(
+                fields=["project"],
+                condition=Q(status__in=["queued", "running", "writing"]),
+                name="one_active_run_per_project",
+            ),
+            models.CheckConstraint(
+                condition=Q(cancelled_at__isnull=True, cancelled_by__isnull=True)
+                | Q(status="cancelled", cancelled_at__isnull=False),
+                name="run_cancelled_fields_paired",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="published")
+                | (Q(manifest__isnull=False) & ~Q(dataset_path="")),
+                name="run_published_has_manifest",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "heartbeat_at"], name="run_status_heartbeat")]
+
+    def __str__(self) -> str:
+        return f"run {self.pk} of project {self.project_id}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_RUN_STATUSES
+
+    @property
+    def parts_done(self) -> int:
+        cached = getattr(self, "_parts_done", None)
+        if cached is not None:
+            return cached
+        return self.parts.filter(build=self.build, status=PartStatus.DONE).count()
+
+
+class RunPart(models.Model):
+    run = models.ForeignKey(ProvisioningRun, on_delete=models.CASCADE, related_name="parts")
+    build = models.PositiveIntegerField(default=1)
+    index = models.PositiveIntegerField()
+    status = models.CharField(max_length=12, choices=PartStatus.choices, default=PartStatus.PENDING)
+    attempt = models.PositiveIntegerField(default=0)
+    claimed_by = models.CharField(max_length=200, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    rows = models.BigIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["run", "build", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "build", "index"], name="run_part_unique"),
+        ]
+        indexes = [models.Index(fields=["status", "heartbeat_at"], name="part_status_heartbeat")]
+
+    def __str__(self) -> str:
+        return f"part {self.index} (build {self.build}) of run {self.run_id}"
+
+
+class DestructionCertificate(models.Model):
+    """What was destroyed at access expiry, when, and by whom (MIN-14); never changed."""
+
+    run = models.OneToOneField(
+        ProvisioningRun, on_delete=models.PROTECT, related_name="destruction"
+    )
+    destroyed_at = models.DateTimeField(default=timezone.now)
+    # None: the periodic task (the system), at access expiry.
+    destroyed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    access_ended_at = models.DateTimeField(null=True, blank=True)
+    dataset_path = models.CharField(max_length=500)
+    # [{"name", "bytes", "sha256", "found"}]: as listed in the manifest, and whether present.
+    files = models.JSONField(default=list)
+    reason = models.CharField(max_length=200)
+
+    class Meta:
+        verbose_name = _("destruction certificate")
+        verbose_name_plural = _("destruction certificates")
+
+    def __str__(self) -> str:
+        return f"destruction of run {self.run_id}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise PermissionError("A destruction certificate is kept as recorded.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("A destruction certificate is kept as recorded.")
+
+
+__all__ = [
+    "ACTIVE_RUN_STATUSES",
+    "FINISHED_RUN_STATUSES",
+    "DestructionCertificate",
+    "PartStatus",
+    "ProjectKeyGeneration",
+    "ProvisioningRun",
+    "RunPart",
+    "RunStatus",
+]
