@@ -20,6 +20,7 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from access import actions, exports
 from access.forms import (
@@ -43,6 +44,14 @@ from warehouse import vault
 from warehouse.reference import association_names
 
 SENT_KEY = "access:opposition-sent"
+
+# The matching names the fields that agree by code; the identity officer reads their labels.
+AGREEING_FIELDS = {
+    "birth_date": gettext_lazy("Date of birth"),
+    "name": gettext_lazy("Name"),
+    "first_name": gettext_lazy("First names"),
+    "sex": gettext_lazy("Sex"),
+}
 
 
 def _client_address(request: HttpRequest) -> str:
@@ -314,6 +323,10 @@ class MatchView(PermissionView):
             "identity": identity,
             "identity_associations": [names.get(pk, pk) for pk in identity.associations],
             "candidates": candidates,
+            "candidate_rows": [
+                (c, [str(AGREEING_FIELDS.get(code, code)) for code in c.agreeing])
+                for c in candidates
+            ],
             "form": form or MatchForm(candidates=candidates),
             "doubt_form": IdCopyRequestForm(),
             "upload_form": IdCopyUploadForm(),
