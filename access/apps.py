@@ -15,3 +15,7 @@ class AccessConfig(AppConfig):
         from access import panels as opposition_panels
 
         opposition_panels.register()
+        # Provisioning runs, delivery and destruction (issue 7).
+        from access import provisioning
+
+        provisioning.register()

@@ -157,7 +157,7 @@ class ProvisioningRun(models.Model):
 
     @property
     def parts_done(self) -> int:
-        cached = getattr(self, "_parts_done", None)
+        cached = getattr(self, "parts_done_count", None)
         if cached is not None:
             return cached
         return self.parts.filter(build=self.build, status=PartStatus.DONE).count()

@@ -22,3 +22,7 @@ def rematch_oppositions_task() -> dict:
 def send_opposition_reminders_task() -> int:
     """OPP-04: the DPO is told which requests are due soon or overdue."""
     return actions.send_deadline_reminders()
+
+
+# Provisioning runs, delivery and destruction (issue 7): autodiscovery reads this module only.
+from access.provisioning.tasks import *  # noqa: E402, F403

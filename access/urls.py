@@ -9,4 +9,6 @@ urlpatterns: list = [
     path("", include("access.consent.urls")),
     # Opposition register (issue 6, part 1).
     path("", include("access.opposition_urls")),
+    # Provisioning runs, delivery and destruction (issue 7).
+    path("", include("access.provisioning.urls")),
 ]

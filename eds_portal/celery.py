@@ -38,4 +38,14 @@ app.conf.beat_schedule = {
         "task": "access.tasks.send_opposition_reminders_task",
         "schedule": crontab(hour=8, minute=15),
     },
+    # Provisioning: runs whose worker went silent are handed to another one (every minute),
+    # and datasets past their access period are destroyed with a certificate (MIN-14).
+    "reap-provisioning-runs": {
+        "task": "access.provisioning.tasks.reap_provisioning_runs_task",
+        "schedule": 60.0,
+    },
+    "destroy-expired-datasets": {
+        "task": "access.provisioning.tasks.destroy_expired_datasets_task",
+        "schedule": crontab(hour=1, minute=30),
+    },
 }

@@ -1,0 +1,32 @@
+"""The project page's section: the project's runs and datasets, for those who may see them."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+
+from access.provisioning.selectors import project_runs
+from eds_portal.authz import Permission, has_permission
+from projects.detail_sections import DetailSection, register_detail_section
+from projects.models import Project, ProjectStatus
+
+S = ProjectStatus
+SHOWN = frozenset({S.PUBLISHED, S.ACTIVE, S.SUSPENDED, S.CLOSED})
+
+
+def runs_context(request: HttpRequest, project: Project) -> dict | None:
+    if project.status not in SHOWN and not project.provisioning_runs.exists():
+        return None
+    if not has_permission(request.user, Permission.VIEW_RUNS, project):
+        return None
+    return {"runs": list(project_runs(project)[:20])}
+
+
+def register() -> None:
+    register_detail_section(
+        DetailSection(
+            "provisioning_runs",
+            "access/provisioning/_section.html",
+            runs_context,
+            order=310,
+        )
+    )

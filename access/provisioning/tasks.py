@@ -1,0 +1,61 @@
+"""Celery tasks of provisioning: they receive ids, claim their row, and call the actions.
+
+Every task is ``acks_late`` with ``reject_on_worker_lost``: a message is acknowledged only once
+its work is over, so a worker that dies hands it back to the broker, and the claim on the row
+makes the second delivery harmless. Time limits come from the settings, which keep them below
+the broker's visibility timeout (or the broker would hand a live task to a second worker).
+"""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.conf import settings
+
+from access.provisioning import actions
+
+# access.tasks re-exports these (``import *``): only the tasks, never ``actions``.
+__all__ = [
+    "destroy_expired_datasets_task",
+    "prepare_run_task",
+    "publish_run_task",
+    "reap_provisioning_runs_task",
+    "write_part_task",
+]
+
+RUN_TASK_OPTIONS = {
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "ignore_result": True,
+    "time_limit": settings.CELERY_TASK_TIME_LIMIT,
+    "soft_time_limit": settings.CELERY_TASK_SOFT_TIME_LIMIT,
+}
+
+
+@shared_task(**RUN_TASK_OPTIONS)
+def prepare_run_task(run_id: int) -> bool:
+    """Gates, register snapshot, project key, plan and parts of a queued run."""
+    return actions.prepare_run(run_id=run_id)
+
+
+@shared_task(**RUN_TASK_OPTIONS)
+def write_part_task(part_id: int) -> bool:
+    """One part of a run, by whichever worker takes it first."""
+    return actions.write_part(part_id=part_id)
+
+
+@shared_task(**RUN_TASK_OPTIONS)
+def publish_run_task(run_id: int) -> bool:
+    """The register checked again, then the dataset assembled and published atomically."""
+    return actions.publish_run(run_id=run_id)
+
+
+@shared_task(ignore_result=True, acks_late=True)
+def reap_provisioning_runs_task() -> dict:
+    """Parts and runs whose worker went silent go to another worker (or the run fails)."""
+    return actions.reap_runs()
+
+
+@shared_task(ignore_result=True, acks_late=True)
+def destroy_expired_datasets_task() -> int:
+    """MIN-14: datasets past their access period are destroyed, with a certificate."""
+    return actions.destroy_expired_datasets()

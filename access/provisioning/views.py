@@ -1,0 +1,243 @@
+"""Pages of provisioning: the data steward's list, a project's runs, a run with its progress
+bar (htmx polling), cancel, key rotation, and the expiring downloads of the named recipients."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from access.formalities.gates import gate_state
+from access.models_provisioning import ProvisioningRun, RunStatus
+from access.provisioning import actions, links, selectors
+from eds_portal.authz import Permission, has_permission
+from eds_portal.views.base import PermissionView
+from projects.models import Project
+from warehouse.export.output import sha256_of
+
+
+class ProvisioningListView(PermissionView):
+    """Projects ready or blocked, runs in progress and the latest runs."""
+
+    permission = Permission.START_RUN
+    template_name = "access/provisioning/list.html"
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        context = selectors.steward_overview(limit=50)
+        context["recent"] = list(
+            selectors.with_progress(
+                ProvisioningRun.objects.select_related("project", "started_by")
+            ).order_by("-created_at")[:20]
+        )
+        return TemplateResponse(request, self.template_name, context)
+
+
+class _ProjectView(PermissionView):
+    permission = Permission.VIEW_RUNS
+
+    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if request.user.is_authenticated and has_permission(request.user, self.permission):
+            project = Project.objects.filter(pk=kwargs["pk"]).first()
+            # Strangers learn nothing of a project they may not see.
+            if project is None or not has_permission(request.user, Permission.VIEW_RUNS, project):
+                raise Http404
+            self.project = project
+        return super().dispatch(request, *args, **kwargs)
+
+
+class ProjectRunsView(_ProjectView):
+    template_name = "access/provisioning/project.html"
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        project = self.project
+        can_start = has_permission(request.user, Permission.START_RUN)
+        return TemplateResponse(
+            request,
+            self.template_name,
+            {
+                "project": project,
+                "runs": list(selectors.project_runs(project)),
+                "state": gate_state(project) if can_start else None,
+                "can_start": can_start,
+                "key_generation": selectors.current_key_generation(project) if can_start else None,
+            },
+        )
+
+
+class StartRunView(_ProjectView):
+    permission = Permission.START_RUN
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        try:
+            run = actions.start_run(project=self.project, by=request.user)
+        except actions.RunRefused as refused:
+            for reason in refused.reasons:
+                messages.error(request, reason)
+            return redirect("provisioning_project", pk=self.project.pk)
+        messages.success(
+            request,
+            _("Run %(run)s queued: a worker checks the gates, then writes the dataset.")
+            % {"run": run.pk},
+        )
+        return redirect("provisioning_run", pk=run.pk)
+
+
+class RotateKeyView(_ProjectView):
+    permission = Permission.START_RUN
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        reason = request.POST.get("reason", "")[:1000]
+        try:
+            generation = actions.rotate_project_key(
+                project=self.project, by=request.user, reason=reason
+            )
+        except actions.RunRefused as refused:
+            for message in refused.reasons:
+                messages.error(request, message)
+        else:
+            messages.success(
+                request,
+                _("The project key is now generation %(number)s: the next runs use new pseudonyms.")
+                % {"number": generation.number},
+            )
+        return redirect("provisioning_project", pk=self.project.pk)
+
+
+class _RunView(PermissionView):
+    permission = Permission.VIEW_RUNS
+
+    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if request.user.is_authenticated and has_permission(request.user, self.permission):
+            run = (
+                selectors.with_progress(
+                    ProvisioningRun.objects.select_related(
+                        "project", "started_by", "cancelled_by", "decision"
+                    )
+                )
+                .filter(pk=kwargs["pk"])
+                .first()
+            )
+            if run is None or not has_permission(request.user, Permission.VIEW_RUNS, run):
+                raise Http404
+            self.run = run
+        return super().dispatch(request, *args, **kwargs)
+
+
+def _progress_context(run: ProvisioningRun) -> dict:
+    steps = run.parts_total + 1  # the parts, then the publication
+    if run.status == RunStatus.PUBLISHED:
+        value = steps
+    elif run.status in (RunStatus.QUEUED,) or not run.parts_total:
+        value = 0
+    else:
+        value = min(run.parts_done, run.parts_total)
+    return {
+        "run": run,
+        "progress_value": value,
+        "progress_max": max(steps, 1),
+        "polling": run.is_active,
+    }
+
+
+class RunDetailView(_RunView):
+    template_name = "access/provisioning/run.html"
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        run = self.run
+        recipient = has_permission(request.user, Permission.DOWNLOAD_DATASET, run)
+        files = []
+        if recipient:
+            files = [
+                {**entry, "url": links.download_url(run, entry["name"], request.user)}
+                for entry in selectors.dataset_files(run)
+            ]
+        destruction = run.destruction if selectors.hasattr_destruction(run) else None
+        context = {
+            **_progress_context(run),
+            "parts": list(run.parts.filter(build=run.build)),
+            "files": files,
+            "is_recipient": recipient,
+            "recipients": selectors.current_recipients(run),
+            "can_manage": has_permission(request.user, Permission.START_RUN),
+            "destruction": destruction,
+            "access_ends_at": selectors.access_ends_at(run),
+            "link_minutes": settings.EDS_DOWNLOAD_LINK_MINUTES,
+        }
+        return TemplateResponse(request, self.template_name, context)
+
+
+class RunProgressView(_RunView):
+    """The progress fragment that the run page polls every 2 seconds while the run is active."""
+
+    template_name = "access/provisioning/_progress.html"
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        response = TemplateResponse(request, self.template_name, _progress_context(self.run))
+        if not self.run.is_active:
+            # The run is over: reload the page once, to show its files or its reasons.
+            response["HX-Refresh"] = "true"
+        return response
+
+
+class CancelRunView(_RunView):
+    permission = Permission.START_RUN
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        try:
+            actions.cancel_run(run=self.run, by=request.user)
+        except actions.RunRefused as refused:
+            for reason in refused.reasons:
+                messages.error(request, reason)
+        else:
+            messages.success(request, _("The run is cancelled."))
+        return redirect("provisioning_run", pk=self.run.pk)
+
+
+class DownloadView(PermissionView):
+    """A file of a published dataset, for a named recipient, through a link that expires."""
+
+    permission = Permission.DOWNLOAD_DATASET
+
+    def get(self, request: HttpRequest, token: str) -> HttpResponse:
+        try:
+            grant = links.read_token(token)
+        except links.LinkExpired:
+            return TemplateResponse(
+                request,
+                "access/provisioning/link_expired.html",
+                {"minutes": settings.EDS_DOWNLOAD_LINK_MINUTES},
+                status=410,
+            )
+        except links.LinkInvalid as exc:
+            raise Http404 from exc
+        if grant.user_id != request.user.pk:
+            raise Http404
+        run = (
+            ProvisioningRun.objects.select_related("project", "decision")
+            .filter(pk=grant.run_id)
+            .first()
+        )
+        if run is None or not has_permission(request.user, Permission.DOWNLOAD_DATASET, run):
+            raise Http404
+        # MIN-13: after the second factor, for every account that has one.
+        if (
+            not request.user.is_verified()
+            and request.user.totpdevice_set.filter(confirmed=True).exists()
+        ):
+            query = urlencode({"next": request.get_full_path()})
+            return redirect(f"{reverse('two_factor_verify')}?{query}")
+        path = selectors.file_path(run, grant.file_name)
+        if path is None:
+            raise Http404
+        listed = {entry["name"]: entry.get("sha256") for entry in selectors.dataset_files(run)}
+        digest = listed.get(grant.file_name) or sha256_of(path)
+        actions.record_download(run=run, file_name=grant.file_name, sha256=digest, by=request.user)
+        response = FileResponse(path.open("rb"), as_attachment=True, filename=grant.file_name)
+        response["Cache-Control"] = "no-store"
+        return response

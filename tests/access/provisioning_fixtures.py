@@ -1,0 +1,152 @@
+"""Fixtures of the provisioning tests: a generated warehouse and a provisionable project."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from django.db import transaction
+from django.utils import translation
+
+from access.models import EntryEffect, Scope
+from access.models_provisioning import ProvisioningRun, RunPart
+from access.provisioning import actions
+from eds_portal.routers import vault_access
+from projects import workflow
+from projects.actions import check_admissibility, create_project, submit_project
+from projects.models import Decision, Recommendation
+from tests.projects.helpers import attach_required, fill_draft
+from warehouse.models import Person
+from warehouse.synthetic.generator import VAULT_TABLE, WAREHOUSE_TABLES, generate
+from warehouse.synthetic.writer import TableWriter
+
+DBS = ["default", "warehouse", "vault"]
+_numbers = itertools.count(1)
+
+VARIABLES = [
+    {"code": "person.pseudonym", "generalisation": "exact", "verdict": "approve"},
+    {"code": "person.sex", "generalisation": "exact", "verdict": "approve"},
+    {"code": "visit.kind", "generalisation": "exact", "verdict": "approve"},
+    {"code": "visit.start", "generalisation": "shifted_date", "verdict": "approve"},
+    {"code": "diagnosis.icpc2", "generalisation": "exact", "verdict": "approve"},
+]
+
+
+@pytest.fixture(scope="module")
+def warehouse_rows(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        generate(size="XXS", seed=7, replace=True)
+        yield
+        with (
+            vault_access("tests"),
+            transaction.atomic(using="warehouse"),
+            transaction.atomic(using="vault"),
+        ):
+            TableWriter("warehouse").empty(WAREHOUSE_TABLES)
+            TableWriter("vault").empty((VAULT_TABLE,))
+
+
+@pytest.fixture(autouse=True)
+def provisioning_settings(settings, tmp_path):
+    settings.EDS_DATASETS_DIR = tmp_path / "datasets"
+    settings.EDS_INFORMATION_WINDOW_DAYS = 0
+    settings.EDS_PROVISIONING_PARTS = 2
+    # Quasi-identifier classes of the tiny warehouse are small: no suppression in these tests.
+    settings.EDS_SMALL_CELL_THRESHOLD = 1
+
+
+@pytest.fixture(autouse=True)
+def english(client):
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    with translation.override("en"):
+        yield
+
+
+def specification(recipients, *, access_months=24) -> dict:
+    return {
+        "version": 1,
+        "variables": VARIABLES,
+        "criteria": {},
+        "access_months": access_months,
+        "expected_persons": 100,
+        "recipients": [
+            {"user_id": user.pk, "email": user.email, "name": user.full_name, "role": role}
+            for user, role in recipients
+        ],
+    }
+
+
+def approved(researcher, secretariat, chair, *, recipients=None, title="Bronchiolites"):
+    project = create_project(by=researcher, title=title)
+    fill_draft(project, researcher)
+    attach_required(project, researcher)
+    version = submit_project(project=project, by=researcher)
+    check_admissibility(project=project, by=secretariat, accept=True)
+    Decision.objects.create(
+        number=f"CSE-P-{next(_numbers):04d}",
+        project=project,
+        version=version,
+        opinion=Recommendation.FAVOURABLE,
+        reasons="Protocole solide.",
+        approved_specification=specification(recipients or [(researcher, "lead")]),
+        signed_by=chair,
+    )
+    workflow.fire(project, "approve", by=chair)
+    project.refresh_from_db()
+    return project
+
+
+def published(researcher, secretariat, chair, **options):
+    from access.formalities.actions import publish_project
+    from tests.access.transparency_helpers import record_mr004
+
+    project = approved(researcher, secretariat, chair, **options)
+    record_mr004(project, secretariat)
+    publish_project(project=project, by=secretariat)
+    project.refresh_from_db()
+    return project
+
+
+def run_everything(run_id: int, worker: str = "w1") -> ProvisioningRun:
+    """Plans, writes every part and publishes in this process, step by step."""
+    actions.prepare_run(run_id=run_id, worker=worker)
+    for _round in range(3):  # a rebuild adds a round of parts
+        for part in RunPart.objects.filter(run_id=run_id, status="pending"):
+            actions.write_part(part_id=part.pk, worker=worker)
+        actions.publish_run(run_id=run_id, worker=worker)
+        run = ProvisioningRun.objects.get(pk=run_id)
+        if run.status != "running":
+            break
+    return ProvisioningRun.objects.get(pk=run_id)
+
+
+def pseudonyms_in(folder: Path) -> set[str]:
+    found: set[str] = set()
+    for path in folder.glob("*.parquet"):
+        table = pq.read_table(path)
+        if "person_pseudonym" in table.column_names:
+            found |= set(table.column("person_pseudonym").to_pylist())
+    return found
+
+
+def person_keys() -> list[str]:
+    return list(Person.objects.order_by("person_id").values_list("person_source_value", flat=True))
+
+
+def object_to_everything(person_key: str, by) -> None:
+    """Appends an objection to every reuse (as the identity officer's match does)."""
+    from access import register
+    from tests.access.helpers import online_request
+
+    request = online_request()
+    with transaction.atomic():
+        register.append_entry(
+            by=by,
+            request=request,
+            effect=EntryEffect.OBJECT,
+            person_key=person_key,
+            scope=Scope.ALL,
+            project_references=[],
+        )
