@@ -18,6 +18,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class ProjectStatus(models.TextChoices):
@@ -550,7 +551,8 @@ class Question(models.Model):
 class SessionStatus(models.TextChoices):
     PLANNED = "planned", _("Planned")
     """Date and agenda set; attendance may be recorded."""
-    OPEN = "open", _("Open")
+    # "Open" alone is also a filter of lists ("open requests"): French agrees in number.
+    OPEN = "open", pgettext_lazy("session status", "Open")
     """Opened by the chair: votes may be cast when the quorum is reached."""
     CLOSED = "closed", _("Closed")
     """Over; its outcomes are decisions."""

@@ -7,10 +7,6 @@ register takes a new snapshot; the visitor's status page then says the objection
 The pages are driven in French, as the public and the staff see them.
 """
 
-# The pages use the French typographic apostrophe (U+2019): the texts looked for here are the ones
-# the user reads, character for character.
-# ruff: noqa: RUF001
-
 from __future__ import annotations
 
 import re
