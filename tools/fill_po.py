@@ -1,7 +1,8 @@
 """Fills msgstr entries of a .po file (made with makemessages --no-wrap) from a JSON mapping.
 
 Usage: python tools/fill_po.py locale/fr/LC_MESSAGES/django.po translations.json
-The JSON maps a msgid to its translation, or to [singular, plural] for plural entries.
+The JSON maps a msgid to its translation, or to [singular, plural] for plural entries; an entry
+with a context is keyed "context\u0004msgid".
 Entries it fills lose their fuzzy flag; entries it does not know are left as they are.
 """
 
@@ -34,6 +35,11 @@ def fill(po_path: Path, translations: dict) -> int:
         while end < len(lines) and lines[end].startswith('"'):
             msgid += _unquote(lines[end])
             end += 1
+        # An entry with a context is keyed "context\x04msgid" (gettext's own convention), so
+        # that "Open" (a session) and "Open" (a list filter) keep their own translations.
+        context = next((_unquote(line) for line in lines if line.startswith("msgctxt ")), None)
+        if context is not None:
+            msgid = f"{context}\x04{msgid}"
         if not msgid or msgid not in translations:
             continue
         value = translations[msgid]
