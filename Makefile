@@ -33,6 +33,10 @@ demo: migrate
 	$(MANAGE) generate_warehouse --size XS --seed 1 --if-empty
 	$(MANAGE) load_demo_oppositions
 
+# The demo's published project can be provisioned at once: `make run` shortens the information
+# window (TRA-09: 30 days by default, as in production) to 0 days unless it is set.
+run demo: export EDS_INFORMATION_WINDOW_DAYS ?= 0
+
 run: demo
 	$(MANAGE) serve_demo
 
