@@ -50,6 +50,15 @@ def is_chair(user: Any, project: Project) -> bool:
     return has_role(user, Role.CHAIR)
 
 
+def is_system_or_data_steward(user: Any, project: Project) -> bool:
+    # None: the provisioning worker, when the project's first dataset is published.
+    return user is None or has_role(user, Role.DATA_STEWARD)
+
+
+def is_secretariat_or_dpo(user: Any, project: Project) -> bool:
+    return has_role(user, Role.SECRETARIAT, Role.DPO)
+
+
 def _no_guard(project: Project) -> list[str]:
     return []
 
@@ -216,12 +225,48 @@ TRANSITIONS: dict[str, Transition] = {
         _favourable_decision,
         _("Publish the project page"),
     ),
+    # After delivery (DESIGN.md): the first published dataset makes the project active
+    # (access.provisioning fires it inside the publication's transaction, as the system).
+    "activate": Transition(
+        "activate",
+        frozenset({S.PUBLISHED}),
+        S.ACTIVE,
+        is_system_or_data_steward,
+        label=_("Mark as receiving data"),
+    ),
+    # A suspension stops new deliveries (the gates refuse a suspended project) until resumed.
+    "suspend": Transition(
+        "suspend",
+        frozenset({S.ACTIVE}),
+        S.SUSPENDED,
+        is_secretariat_or_dpo,
+        label=_("Suspend"),
+    ),
+    "resume": Transition(
+        "resume",
+        frozenset({S.SUSPENDED}),
+        S.ACTIVE,
+        is_secretariat_or_dpo,
+        label=_("Resume"),
+    ),
+    "close": Transition(
+        "close",
+        frozenset({S.ACTIVE, S.SUSPENDED}),
+        S.CLOSED,
+        is_secretariat,
+        label=_("Close the project"),
+    ),
 }
 
 # Transitions that only an action recording a decision may fire (not offered as buttons).
 DECISION_TRANSITIONS = frozenset({"approve", "request_changes", "reject"})
 # Fired by the formalities pages with what they record, not offered as bare buttons.
 FORMALITY_TRANSITIONS = frozenset({"record_formalities", "publish"})
+# After delivery: fired by provisioning (activate) or by a form that asks for the reason.
+LIFECYCLE_TRANSITIONS = frozenset({"activate", "suspend", "resume", "close"})
+# The reason is required, and kept in the audit event: it says why deliveries stop or restart
+# (LOG-06), so the forms ask for the grounds, not for names.
+REASON_REQUIRED = frozenset({"suspend", "resume"})
 
 
 def available(project: Project, user: Any) -> list[Transition]:
@@ -229,7 +274,7 @@ def available(project: Project, user: Any) -> list[Transition]:
     return [
         t
         for t in TRANSITIONS.values()
-        if t.name not in DECISION_TRANSITIONS | FORMALITY_TRANSITIONS
+        if t.name not in DECISION_TRANSITIONS | FORMALITY_TRANSITIONS | LIFECYCLE_TRANSITIONS
         and project.status in t.sources
         and t.allowed(user, project)
     ]
@@ -295,6 +340,8 @@ def fire(
     with transaction.atomic():
         locked = Project.objects.select_for_update().get(pk=project.pk)
         reasons = reasons_against(locked, name, by)
+        if not reasons and name in REASON_REQUIRED and not reason.strip():
+            reasons = [_("Give the reason.")]
         if reasons:
             raise TransitionRefused(reasons)
         before = locked.status
@@ -315,8 +362,18 @@ def fire(
             actor=by,
             target=locked,
             before={"status": before},
-            after={"status": locked.status, **(details or {})},
+            after={
+                "status": locked.status,
+                **({"reason": reason.strip()} if name in REASON_REQUIRED else {}),
+                **(details or {}),
+            },
         )
+        if name in REASON_REQUIRED:
+            team_note = "\n\n".join(
+                str(line)
+                for line in [_("Reason: %(reason)s") % {"reason": reason.strip()}, team_note]
+                if line
+            )
         _notify_team(locked, note=team_note)
     project.refresh_from_db()
     return project

@@ -67,6 +67,15 @@ EXPECTED: dict[str, tuple[set[ProjectStatus], ProjectStatus, set[str]]] = {
     # published).
     "record_formalities": ({S.APPROVED}, S.FORMALITIES, {"secretariat"}),
     "publish": ({S.FORMALITIES}, S.PUBLISHED, {"secretariat"}),
+    # After delivery (DESIGN.md: published -> active -> closed, active -> suspended -> active |
+    # closed). The first published dataset makes the project active: the provisioning worker
+    # (the system, no user) or the data steward who watches the runs.
+    "activate": ({S.PUBLISHED}, S.ACTIVE, {"data_steward"}),
+    # The data office or the DPO stop deliveries, with a reason, and let them restart.
+    "suspend": ({S.ACTIVE}, S.SUSPENDED, {"secretariat", "dpo"}),
+    "resume": ({S.SUSPENDED}, S.ACTIVE, {"secretariat", "dpo"}),
+    # The data office closes the project at its end.
+    "close": ({S.ACTIVE, S.SUSPENDED}, S.CLOSED, {"secretariat"}),
 }
 # What the project page offers as buttons: the rest is fired by the pages that record a
 # decision or a formality, with what they record.
@@ -123,10 +132,7 @@ def test_each_transition_leads_to_the_documented_status(name):
 
 def test_every_status_is_reachable_or_initial():
     reached = {target for _sources, target, _actors in EXPECTED.values()}
-    # Delivery, suspension and closure come with provisioning (DESIGN.md: published -> active
-    # -> closed, active -> suspended): no transition leads there yet.
-    not_yet = {S.ACTIVE, S.SUSPENDED, S.CLOSED}
-    assert set(ProjectStatus) - reached - {S.DRAFT} == not_yet
+    assert set(ProjectStatus) - reached == {S.DRAFT}
 
 
 # --- Building a project in any status, and any actor -------------------------------------------
@@ -347,3 +353,44 @@ def test_a_refusal_lists_every_reason_at_once(lead, make_user, english):
     assert len(reasons) == 2
     assert reasons[0].startswith(STATUS_REASON)
     assert reasons[1] == ROLE_REASON
+
+
+# --- After delivery -----------------------------------------------------------------------------
+
+
+def test_the_system_activates_a_published_project_without_a_user(lead):
+    """The provisioning worker fires "activate" as the system (no actor) at first delivery."""
+    project = _project(lead, S.PUBLISHED)
+    workflow.fire(project, "activate", by=None, details={"run": 1})
+    project.refresh_from_db()
+    assert project.status == S.ACTIVE
+    event = AuditEvent.objects.filter(target_id=str(project.pk)).order_by("-seq").first()
+    assert (event.action, event.actor, event.after["run"]) == ("project.activate", None, 1)
+
+
+def test_the_system_cannot_fire_any_other_transition(lead):
+    project = _project(lead, S.ACTIVE)
+    for name in ("suspend", "close"):
+        with pytest.raises(workflow.TransitionRefused):
+            workflow.fire(project, name, by=None, reason="Audit")
+
+
+@pytest.mark.parametrize(("name", "status"), [("suspend", S.ACTIVE), ("resume", S.SUSPENDED)])
+def test_suspending_and_resuming_need_a_reason_kept_in_the_trail(
+    lead, make_user, name, status, english, mailoutbox, django_capture_on_commit_callbacks
+):
+    dpo = make_user(Role.DPO)
+    project = _project(lead, status)
+    with pytest.raises(workflow.TransitionRefused) as refused:
+        workflow.fire(project, name, by=dpo, reason="   ")
+    assert refused.value.reasons == ["Give the reason."]
+    project.refresh_from_db()
+    assert project.status == status
+
+    with django_capture_on_commit_callbacks(execute=True):
+        workflow.fire(project, name, by=dpo, reason="Contrôle de la CNIL en cours.")
+    project.refresh_from_db()
+    assert project.status == EXPECTED[name][1]
+    event = AuditEvent.objects.filter(target_id=str(project.pk)).order_by("-seq").first()
+    assert event.after["reason"] == "Contrôle de la CNIL en cours."
+    assert any("Contrôle de la CNIL en cours." in message.body for message in mailoutbox)
