@@ -345,6 +345,10 @@ def _take_effect(request: OppositionRequest, *, by: Any, person_key: str, now: d
     request.status = RequestStatus.APPLIED
     request.effective_at = now
     request.candidates_waiting = False
+    # OPP-11: datasets already delivered that contain the person (after commit, by a worker).
+    from access.provisioning.propagation import propagate_on_commit
+
+    propagate_on_commit(entry)
     return entry.number
 
 

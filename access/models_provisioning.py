@@ -220,12 +220,118 @@ class DestructionCertificate(models.Model):
         raise PermissionError("A destruction certificate is kept as recorded.")
 
 
+class DeliveredPseudonym(models.Model):
+    """A project pseudonym that a published run delivered (OPP-11, "which projects used my data").
+
+    Read from the published dataset itself when the run is published: what left, not what a
+    recomputation on today's warehouse would say. Pseudonyms only, never internal keys: a
+    person's presence is checked by computing their pseudonym with the run's key generation.
+    """
+
+    run = models.ForeignKey(
+        ProvisioningRun, on_delete=models.CASCADE, related_name="delivered_pseudonyms"
+    )
+    pseudonym = models.CharField(max_length=32)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["run", "pseudonym"], name="delivered_pseudonym_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.pseudonym
+
+
+class PropagationStatus(models.TextChoices):
+    OPEN = "open", _("Deletion awaited")
+    """The recipients were told which pseudonyms to delete; the lead has not confirmed yet."""
+    CONFIRMED = "confirmed", _("Deletion confirmed")
+    """The project lead confirmed that the person's rows were deleted from every copy."""
+    EXCEPTION = "exception", _("Exception recorded")
+    """The DPO decided, with its reason, that the rows need not be deleted (GDPR art. 17(3))."""
+
+
+class Propagation(models.Model):
+    """An objection that reached a dataset already delivered (OPP-11), and what became of it.
+
+    One row per register entry and published run that contained the person. The new version of
+    the dataset (a run without the person) is ``replacement``.
+    """
+
+    entry = models.ForeignKey(
+        "access.RegisterEntry", on_delete=models.PROTECT, related_name="propagations"
+    )
+    run = models.ForeignKey(ProvisioningRun, on_delete=models.PROTECT, related_name="propagations")
+    # Project pseudonyms to delete (those of the run's key generation).
+    pseudonyms = models.JSONField(default=list)
+    replacement = models.ForeignKey(
+        ProvisioningRun,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="replaces_for",
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=PropagationStatus.choices, default="open"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    notified_at = models.DateTimeField(null=True, blank=True)
+    due_on = models.DateField(_("deletion due on"))
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    exception_reason = models.TextField(_("reason for the exception"), blank=True)
+    exception_at = models.DateTimeField(null=True, blank=True)
+    exception_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("propagation of an objection")
+        verbose_name_plural = _("propagations of objections")
+        ordering = ["due_on", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["entry", "run"], name="propagation_once_per_run"),
+            models.CheckConstraint(
+                condition=Q(status="open", confirmed_at__isnull=True, exception_at__isnull=True)
+                | Q(
+                    status="confirmed",
+                    confirmed_at__isnull=False,
+                    confirmed_by__isnull=False,
+                    exception_at__isnull=True,
+                )
+                | (
+                    Q(
+                        status="exception",
+                        exception_at__isnull=False,
+                        exception_by__isnull=False,
+                        confirmed_at__isnull=True,
+                    )
+                    & ~Q(exception_reason="")
+                ),
+                name="propagation_status_fields_paired",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "due_on"], name="propagation_status_due")]
+
+    def __str__(self) -> str:
+        return f"propagation of entry {self.entry_id} to run {self.run_id}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == PropagationStatus.OPEN
+
+
 __all__ = [
     "ACTIVE_RUN_STATUSES",
     "FINISHED_RUN_STATUSES",
+    "DeliveredPseudonym",
     "DestructionCertificate",
     "PartStatus",
     "ProjectKeyGeneration",
+    "Propagation",
+    "PropagationStatus",
     "ProvisioningRun",
     "RunPart",
     "RunStatus",

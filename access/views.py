@@ -36,6 +36,7 @@ from access.forms import (
 )
 from access.letters import addressee_for, letter_context, letter_pdf
 from access.models import Answer, Kind, OppositionRequest, PublicAttempt, RequestStatus
+from access.provisioning.propagation import deliveries_for
 from access.selectors import due_and_overdue, filtered_requests, objectable_projects
 from eds_portal.audit import record_event
 from eds_portal.authz import Permission, has_permission
@@ -156,10 +157,15 @@ class OppositionStatusView(PublicView):
                 _("No request matches this receipt number and date of birth. Check both."),
             )
             return TemplateResponse(request, self.template_name, {"form": form}, status=400)
+        # Issue 6 item 8: the projects whose datasets contained the person (matched only).
+        deliveries = deliveries_for(opposition)
         record_event(
             action="opposition.status_viewed",
             target=opposition,
-            after={"receipt": opposition.receipt_number},
+            after={
+                "receipt": opposition.receipt_number,
+                "deliveries": [entry["project"].reference for entry in deliveries],
+            },
         )
         return TemplateResponse(
             request,
@@ -168,8 +174,7 @@ class OppositionStatusView(PublicView):
                 "req": opposition,
                 "answers": list(opposition.answers.all()),
                 "withdrawal": opposition.withdrawals.first(),
-                # Issue 7 (provisioning) adds the datasets delivered; none exist yet.
-                "deliveries": None,
+                "deliveries": deliveries,
             },
         )
 

@@ -48,7 +48,7 @@ from access.models_provisioning import (
     RunPart,
     RunStatus,
 )
-from access.provisioning import selectors
+from access.provisioning import propagation, selectors
 from access.provisioning.keys import project_key
 from eds_portal.audit import record_event
 from eds_portal.authz import Permission, has_permission
@@ -527,6 +527,8 @@ def _published(run_id: int, worker: str, manifest: dict) -> bool:
                 "rows": rows,
             },
         )
+        # What left (for OPP-11 and the persons' status page), and the project becomes active.
+        propagation.after_publication(locked)
         url = reverse("provisioning_run", args=[locked.pk])
         with in_portal_language():
             subject = _("%(ref)s — dataset ready") % {"ref": locked.project.reference}

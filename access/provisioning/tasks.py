@@ -11,12 +11,13 @@ from __future__ import annotations
 from celery import shared_task
 from django.conf import settings
 
-from access.provisioning import actions
+from access.provisioning import actions, propagation
 
 # access.tasks re-exports these (``import *``): only the tasks, never ``actions``.
 __all__ = [
     "destroy_expired_datasets_task",
     "prepare_run_task",
+    "propagate_objection_task",
     "publish_run_task",
     "reap_provisioning_runs_task",
     "write_part_task",
@@ -59,3 +60,9 @@ def reap_provisioning_runs_task() -> dict:
 def destroy_expired_datasets_task() -> int:
     """MIN-14: datasets past their access period are destroyed, with a certificate."""
     return actions.destroy_expired_datasets()
+
+
+@shared_task(ignore_result=True, acks_late=True)
+def propagate_objection_task(entry_id: int) -> int:
+    """OPP-11: an objection that took effect reaches the datasets already delivered."""
+    return len(propagation.propagate_objection(entry_id=entry_id))

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from access.provisioning import views
+from access.provisioning import api, propagation_views, views
 
 urlpatterns = [
     path("provisioning/", views.ProvisioningListView.as_view(), name="provisioning_list"),
@@ -35,4 +35,30 @@ urlpatterns = [
         views.DownloadView.as_view(),
         name="provisioning_download",
     ),
+    # OPP-11: objections that reach datasets already delivered.
+    path(
+        "provisioning/propagations/",
+        propagation_views.PropagationListView.as_view(),
+        name="provisioning_propagations",
+    ),
+    path(
+        "provisioning/propagations/<int:pk>/",
+        propagation_views.PropagationDetailView.as_view(),
+        name="provisioning_propagation",
+    ),
+    path(
+        "provisioning/propagations/<int:pk>/confirm/",
+        propagation_views.ConfirmDeletionView.as_view(),
+        name="provisioning_propagation_confirm",
+    ),
+    path(
+        "provisioning/propagations/<int:pk>/exception/",
+        propagation_views.RecordExceptionView.as_view(),
+        name="provisioning_propagation_exception",
+    ),
+    # The API (issue 7): runs of a project, start, detail with progress, cancel, files.
+    path("api/v1/projects/<int:pk>/runs/", api.ProjectRuns.as_view(), name="api_project_runs"),
+    path("api/v1/runs/<int:pk>/", api.RunDetail.as_view(), name="api_run"),
+    path("api/v1/runs/<int:pk>/cancel/", api.CancelRun.as_view(), name="api_run_cancel"),
+    path("api/v1/runs/<int:pk>/files/", api.RunFiles.as_view(), name="api_run_files"),
 ]

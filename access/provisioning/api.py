@@ -1,0 +1,257 @@
+"""Provisioning over the API (issue 7): a project's runs, starting one, a run with its progress,
+cancelling it, and the download links of the named recipients.
+
+The same rules as the pages: the facade decides, the actions write. A project or a run the
+caller may not know exists answers 404; a role that may see it but not act answers 403.
+Download links are those of the pages (expiring, bound to the user, audited at download).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.response import Response
+from rest_framework.reverse import reverse
+from rest_framework.views import APIView
+
+from access.models_provisioning import ProvisioningRun, RunStatus
+from access.provisioning import actions, links, selectors
+from eds_portal.authz import Permission, has_permission
+from projects.models import Project
+
+PK = OpenApiParameter("pk", int, OpenApiParameter.PATH)
+
+
+# --- Serializers (the schema) -----------------------------------------------------------------
+
+
+class ProgressSerializer(serializers.Serializer):
+    parts_total = serializers.IntegerField()
+    parts_done = serializers.IntegerField()
+    rows_done = serializers.IntegerField()
+    rows_expected = serializers.IntegerField(allow_null=True)
+    percent = serializers.IntegerField(help_text="Parts done, then the publication, out of 100.")
+
+
+class RunSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    project = serializers.CharField(help_text="The project's reference.")
+    status = serializers.ChoiceField(choices=RunStatus.choices)
+    status_label = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    started_by = serializers.CharField(help_text="Full name of the data steward.")
+    register_snapshot = serializers.IntegerField(allow_null=True)
+    spec_sha256 = serializers.CharField(allow_blank=True)
+    key_id = serializers.CharField(allow_blank=True)
+    reasons = serializers.ListField(child=serializers.CharField())
+    progress = ProgressSerializer()
+    destroyed_at = serializers.DateTimeField(allow_null=True)
+    url = serializers.URLField()
+    page = serializers.URLField(help_text="The run's page in the portal.")
+
+
+class FileSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    rows = serializers.IntegerField(allow_null=True)
+    bytes = serializers.IntegerField(allow_null=True)
+    sha256 = serializers.CharField(allow_null=True)
+    url = serializers.URLField(help_text="Expiring link, for the caller only.")
+
+
+class FilesSerializer(serializers.Serializer):
+    run = serializers.IntegerField()
+    link_minutes = serializers.IntegerField(help_text="How long each link works.")
+    files = FileSerializer(many=True)
+
+
+class RefusedRunSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    reasons = serializers.ListField(child=serializers.CharField())
+
+
+class ApiDetailSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+NOT_FOUND = {404: ApiDetailSerializer}
+
+
+# --- Helpers ----------------------------------------------------------------------------------
+
+
+def _project(request, pk: int) -> Project:
+    project = Project.objects.filter(pk=pk).first()
+    if project is None or not has_permission(request.user, Permission.VIEW_RUNS, project):
+        raise NotFound
+    return project
+
+
+def _run(request, pk: int) -> ProvisioningRun:
+    run = (
+        selectors.with_progress(
+            ProvisioningRun.objects.select_related("project", "started_by", "destruction")
+        )
+        .filter(pk=pk)
+        .first()
+    )
+    if run is None or not has_permission(request.user, Permission.VIEW_RUNS, run):
+        raise NotFound
+    return run
+
+
+def _percent(run: ProvisioningRun, parts_done: int) -> int:
+    if run.status == RunStatus.PUBLISHED:
+        return 100
+    if not run.parts_total or run.status == RunStatus.QUEUED:
+        return 0
+    return int(100 * min(parts_done, run.parts_total) / (run.parts_total + 1))
+
+
+def _data(request, run: ProvisioningRun) -> dict[str, Any]:
+    parts_done = run.parts_done
+    destruction = run.destruction if selectors.hasattr_destruction(run) else None
+    return {
+        "id": run.pk,
+        "project": run.project.reference,
+        "status": run.status,
+        "status_label": str(RunStatus(run.status).label),
+        "created_at": run.created_at,
+        "started_at": run.started_at,
+        "finished_at": run.finished_at,
+        "started_by": run.started_by.full_name,
+        "register_snapshot": run.register_snapshot,
+        "spec_sha256": run.spec_sha256,
+        "key_id": run.key_id,
+        "reasons": [str(reason) for reason in run.reasons],
+        "progress": {
+            "parts_total": run.parts_total,
+            "parts_done": parts_done,
+            "rows_done": run.rows_done,
+            "rows_expected": run.rows_expected,
+            "percent": _percent(run, parts_done),
+        },
+        "destroyed_at": destruction.destroyed_at if destruction else None,
+        "url": reverse("api_run", args=[run.pk], request=request),
+        "page": reverse("provisioning_run", args=[run.pk], request=request),
+    }
+
+
+def _refused(detail: str, reasons: list) -> Response:
+    body = {"detail": detail, "reasons": [str(reason) for reason in reasons]}
+    return Response(RefusedRunSerializer(body).data, status=status.HTTP_409_CONFLICT)
+
+
+# --- Views ------------------------------------------------------------------------------------
+
+
+class ProjectRuns(APIView):
+    """A project's runs (the team, the data steward, the DPO); the data steward starts one."""
+
+    required_permission = Permission.VIEW_RUNS
+
+    @extend_schema(
+        summary="The project's provisioning runs, newest first",
+        parameters=[PK],
+        responses={200: RunSerializer(many=True), **NOT_FOUND},
+    )
+    def get(self, request, pk: int):
+        project = _project(request, pk)
+        runs = selectors.project_runs(project).select_related("project")
+        return Response(RunSerializer([_data(request, run) for run in runs], many=True).data)
+
+    @extend_schema(
+        summary="Start a run (the data steward): the worker checks the gates, then writes it",
+        parameters=[PK],
+        request=None,
+        responses={
+            201: RunSerializer,
+            403: ApiDetailSerializer,
+            409: RefusedRunSerializer,
+            **NOT_FOUND,
+        },
+    )
+    def post(self, request, pk: int):
+        project = _project(request, pk)
+        if not has_permission(request.user, Permission.START_RUN):
+            raise PermissionDenied
+        try:
+            run = actions.start_run(project=project, by=request.user)
+        except actions.RunRefused as refused:
+            return _refused(_("The run cannot be started."), refused.reasons)
+        run = _run(request, run.pk)
+        return Response(
+            RunSerializer(_data(request, run)).data,
+            status=status.HTTP_201_CREATED,
+            headers={"Location": reverse("api_run", args=[run.pk], request=request)},
+        )
+
+
+class RunDetail(APIView):
+    required_permission = Permission.VIEW_RUNS
+
+    @extend_schema(
+        summary="A run: status, progress, reasons, register snapshot, key",
+        parameters=[PK],
+        responses={200: RunSerializer, **NOT_FOUND},
+    )
+    def get(self, request, pk: int):
+        return Response(RunSerializer(_data(request, _run(request, pk))).data)
+
+
+class CancelRun(APIView):
+    required_permission = Permission.START_RUN
+
+    @extend_schema(
+        summary="Cancel a queued or running run (the data steward)",
+        parameters=[PK],
+        request=None,
+        responses={200: RunSerializer, 409: RefusedRunSerializer, **NOT_FOUND},
+    )
+    def post(self, request, pk: int):
+        run = _run(request, pk)
+        try:
+            actions.cancel_run(run=run, by=request.user)
+        except actions.RunRefused as refused:
+            return _refused(_("The run cannot be cancelled."), refused.reasons)
+        return Response(RunSerializer(_data(request, _run(request, pk))).data)
+
+
+class RunFiles(APIView):
+    """The named recipients' download links (MIN-13); each download is audited."""
+
+    required_permission = Permission.DOWNLOAD_DATASET
+
+    @extend_schema(
+        summary="Files of a published dataset, with expiring links (named recipients only)",
+        description=(
+            "The links are bound to the caller and expire after `link_minutes`. A download "
+            "asks for the second factor on accounts that have one."
+        ),
+        parameters=[PK],
+        responses={200: FilesSerializer, 403: ApiDetailSerializer, **NOT_FOUND},
+    )
+    def get(self, request, pk: int):
+        run = _run(request, pk)
+        if not has_permission(request.user, Permission.DOWNLOAD_DATASET, run):
+            raise PermissionDenied
+        files = [
+            {
+                "name": entry["name"],
+                "rows": entry.get("rows"),
+                "bytes": entry.get("bytes"),
+                "sha256": entry.get("sha256"),
+                "url": request.build_absolute_uri(
+                    links.download_url(run, entry["name"], request.user)
+                ),
+            }
+            for entry in selectors.dataset_files(run)
+        ]
+        body = {"run": run.pk, "link_minutes": settings.EDS_DOWNLOAD_LINK_MINUTES, "files": files}
+        return Response(FilesSerializer(body).data)
