@@ -31,6 +31,13 @@ from tests.conftest import login
 pytestmark = [pytest.mark.django_db(databases=DBS), pytest.mark.usefixtures("warehouse_rows")]
 
 
+@pytest.fixture(autouse=True)
+def _english_messages(settings):
+    # Subjects and bodies of notifications are rendered in LANGUAGE_CODE; the assertions read
+    # the English msgids.
+    settings.LANGUAGE_CODE = "en"
+
+
 @pytest.fixture
 def analyst(make_user):
     """On the team, but not named as a recipient in the approved specification."""

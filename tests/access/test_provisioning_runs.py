@@ -38,6 +38,13 @@ def events(action: str, run: ProvisioningRun | None = None):
     return qs
 
 
+@pytest.fixture(autouse=True)
+def _english_messages(settings):
+    # Subjects and bodies of notifications are rendered in LANGUAGE_CODE; the assertions read
+    # the English msgids.
+    settings.LANGUAGE_CODE = "en"
+
+
 @pytest.fixture
 def project(researcher, secretariat, chair):
     return published(researcher, secretariat, chair)
