@@ -24,7 +24,7 @@ from access.provisioning import actions, links, selectors
 from eds_portal.authz import Permission, has_permission
 from projects.models import Project
 
-PK = OpenApiParameter("pk", int, OpenApiParameter.PATH)
+PK = OpenApiParameter("id", int, OpenApiParameter.PATH, description="The id.")
 
 
 # --- Serializers (the schema) -----------------------------------------------------------------
