@@ -19,6 +19,11 @@ urlpatterns = [
         name="opposition_deadlines",
     ),
     path(
+        "registers/oppositions/statistics/",
+        views.OppositionStatisticsView.as_view(),
+        name="opposition_statistics",
+    ),
+    path(
         "registers/oppositions/register/",
         views.RegisterView.as_view(),
         name="opposition_register",

@@ -532,3 +532,24 @@ class FhirExportView(PermissionView):
         )
         response["Content-Disposition"] = 'attachment; filename="oppositions-consent.json"'
         return response
+
+
+class OppositionStatisticsView(PermissionView):
+    """Counts for the activity report (OPP-15): by scope, channel, and deadline met."""
+
+    permission = Permission.MANAGE_OPPOSITIONS
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        from access.statistics import opposition_statistics
+
+        this_year = timezone.localdate().year
+        raw = request.GET.get("year", "")
+        year = int(raw) if raw.isdigit() and 2000 <= int(raw) <= this_year else this_year
+        return TemplateResponse(
+            request,
+            "access/opposition_statistics.html",
+            {
+                "stats": opposition_statistics(year),
+                "years": list(range(this_year, this_year - 5, -1)),
+            },
+        )
