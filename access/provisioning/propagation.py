@@ -1,9 +1,10 @@
 """An objection that reaches datasets already delivered (OPP-11), and "which projects used my data".
 
 What a dataset contained is RECORDED, not recomputed: when a run is published, the project
-pseudonyms it delivered are read back from its own ``person`` file and stored per run
-(``DeliveredPseudonym``), inside the publication's transaction. The portal's database thus holds
-project pseudonyms (which the recipients hold too), never internal keys outside the register.
+pseudonyms it delivered are read back from its own ``person`` file and stored with the run
+(``RunDelivery``: one row, the pseudonyms end to end), inside the publication's transaction.
+The portal's database thus holds project pseudonyms (which the recipients hold too), never
+internal keys outside the register.
 Whether a person was in a run is checked by computing their pseudonym with the project key of
 that run's key generation and looking it up: a recomputation on today's warehouse would drift
 as the warehouse is fed (a person's later visits would put them in a dataset they never were in).
@@ -22,6 +23,7 @@ The lead confirms the deletion; the DPO may record an exception with its reason 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -30,7 +32,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -38,10 +40,10 @@ from django.utils.translation import gettext as _
 from access.models import EntryEffect, OppositionRequest, RegisterEntry, Scope
 from access.models_provisioning import (
     ACTIVE_RUN_STATUSES,
-    DeliveredPseudonym,
     Propagation,
     PropagationStatus,
     ProvisioningRun,
+    RunDelivery,
     RunStatus,
 )
 from access.provisioning import selectors
@@ -55,6 +57,7 @@ from projects.models import Project, ProjectStatus, TeamMembership, TeamRole
 # OPP-11 "within a set delay": the recipients have this long to delete the rows.
 DELETION_DAYS = 30
 PSEUDONYM_COLUMN = "person_pseudonym"
+_HEX = re.compile(r"[0-9a-f]{32}\Z")
 BATCH = 20_000
 
 
@@ -70,21 +73,11 @@ def record_delivery(run: ProvisioningRun) -> int:
     if not connection.in_atomic_block:
         raise RuntimeError("a delivery is recorded inside the publication's transaction")
     count = 0
-    if connection.vendor == "postgresql":
-        table = DeliveredPseudonym._meta.db_table
-        statement = f"COPY {table} (run_id, pseudonym) FROM STDIN"
-        with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
-            for batch in _delivered_batches(run):
-                for value in batch:
-                    copy.write_row((run.pk, value))
-                count += len(batch)
-        return count
+    chunks = []
     for batch in _delivered_batches(run):
-        DeliveredPseudonym.objects.bulk_create(
-            [DeliveredPseudonym(run_id=run.pk, pseudonym=value) for value in batch],
-            batch_size=2_000,
-        )
+        chunks.append(b"".join(bytes.fromhex(value) for value in batch if _HEX.match(value)))
         count += len(batch)
+    RunDelivery.objects.create(run=run, persons=count, pseudonyms=b"".join(chunks))
     return count
 
 
@@ -155,13 +148,25 @@ def runs_containing(
             wanted[(run.pk, run_pseudonym(run, person_key))] = run
     if not wanted:
         return []
-    condition = Q()
-    for run_id, value in wanted:
-        condition |= Q(run_id=run_id, pseudonym=value)
+    # One query: is the 16-byte pseudonym at a 16-byte boundary of the run's delivery? (An
+    # earlier, misaligned occurrence of 16 random bytes is a 2^-100 event.)
+    if connection.vendor == "postgresql":
+        position = "position(%s in pseudonyms)"
+    else:
+        position = "instr(pseudonyms, %s)"
+    table = RunDelivery._meta.db_table
+    pairs = list(wanted)
+    selects, params = [], []
+    for index, (run_id, value) in enumerate(pairs):
+        selects.append(
+            f"SELECT {index} FROM {table} WHERE run_id = %s AND {position} %% 16 = 1"  # noqa: S608
+        )
+        params += [run_id, bytes.fromhex(value)]
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(selects), params)
+        hits = [pairs[row[0]] for row in cursor.fetchall()]
     found: dict[int, list[str]] = {}
-    for run_id, value in DeliveredPseudonym.objects.filter(condition).values_list(
-        "run_id", "pseudonym"
-    ):
+    for run_id, value in hits:
         found.setdefault(run_id, []).append(value)
     runs_by_id = {run.pk: run for run in wanted.values()}
     return [(runs_by_id[run_id], sorted(values)) for run_id, values in sorted(found.items())]

@@ -18,7 +18,6 @@ from django.core.exceptions import PermissionDenied
 from access import actions as opposition_actions
 from access.models import Scope
 from access.models_provisioning import (
-    DeliveredPseudonym,
     Propagation,
     PropagationStatus,
     ProvisioningRun,
@@ -76,8 +75,11 @@ def test_publication_records_the_pseudonyms_delivered_and_activates_the_project(
     mail.outbox.clear()
     run = deliver(project, data_steward, django_capture_on_commit_callbacks)
 
-    recorded = set(DeliveredPseudonym.objects.filter(run=run).values_list("pseudonym", flat=True))
-    assert recorded == pseudonyms_in(Path(run.dataset_path)) != set()
+    delivered = pseudonyms_in(Path(run.dataset_path))
+    blob = bytes(run.delivery.pseudonyms)
+    recorded = {blob[i : i + 16].hex() for i in range(0, len(blob), 16)}
+    assert recorded == delivered != set()
+    assert run.delivery.persons == len(delivered) == len(blob) // 16
     event = AuditEvent.objects.get(action="provisioning.delivery_recorded")
     assert event.after["persons"] == len(recorded)
     project.refresh_from_db()
@@ -88,8 +90,36 @@ def test_publication_records_the_pseudonyms_delivered_and_activates_the_project(
 
     # A second dataset does not activate it again.
     second = deliver(project, data_steward, django_capture_on_commit_callbacks)
-    assert DeliveredPseudonym.objects.filter(run=second).count() == len(recorded)
+    assert second.delivery.persons == len(recorded)
     assert AuditEvent.objects.filter(action="project.activate").count() == 1
+
+
+def test_without_a_pseudonym_column_the_persons_delivered_are_computed_by_the_engine_rules(
+    project,
+    researcher,
+    secretariat,
+    chair,
+    data_steward,
+    monkeypatch,
+    django_capture_on_commit_callbacks,
+):
+    """A dataset without ``person.pseudonym`` gives no column to read: the map is recomputed."""
+    from tests.access import provisioning_fixtures
+
+    with_column = deliver(project, data_steward, django_capture_on_commit_callbacks)
+    without_pseudonym = [
+        v for v in provisioning_fixtures.VARIABLES if v["code"] != "person.pseudonym"
+    ]
+    monkeypatch.setattr(provisioning_fixtures, "VARIABLES", without_pseudonym)
+    other = published(researcher, secretariat, chair, title="Sans pseudonyme")
+    without = deliver(other, data_steward, django_capture_on_commit_callbacks)
+    assert pseudonyms_in(Path(without.dataset_path)) == set()
+
+    keys = person_keys()
+    in_first = {key for key in keys if propagation.runs_containing([key], [with_column])}
+    in_second = {key for key in keys if propagation.runs_containing([key], [without])}
+    assert in_second == in_first != set()
+    assert without.delivery.persons == len(in_first)
 
 
 def test_a_person_is_found_in_a_run_by_the_pseudonym_of_its_key_generation(
