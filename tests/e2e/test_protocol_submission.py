@@ -193,7 +193,7 @@ def test_researcher_writes_and_submits_a_protocol(
         label="Exception de l'article 14, paragraphe 5, point b), du RGPD : "
         "efforts disproportionnés"
     )
-    _field(page, "Motif de l'exception").fill("Données anciennes, personnes non joignables.")
+    _field(page, "Motif de l’exception").fill("Données anciennes, personnes non joignables.")
     _field(page, "Déclarations d'intérêts").fill("Aucun lien d'intérêt.")
     _button(page, SAVE_AND_NEXT).click()
 
