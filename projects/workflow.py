@@ -2,10 +2,13 @@
 
 Each transition names who may fire it, its guard (every reason it cannot happen now) and its
 effects. ``fire`` runs in one transaction: it locks the project row, checks, changes the status,
-and writes the audit event; notifications leave after commit.
+writes the audit event and the team's notification; e-mails leave after commit.
 
-The commission's transitions (admissibility, review, decision) come with the review module;
-they are declared here too so that the whole machine stays in one place.
+Every transition of the protocol's life is declared here, so that the whole machine stays in
+one place; the actions that record what a transition needs fire it: decisions
+(projects/sessions/decisions.py), formalities and publication (access/formalities/), delivery
+(access/provisioning/). Apps add guards with ``register_guard`` (access cannot be imported
+from here).
 """
 
 from __future__ import annotations
@@ -181,8 +184,8 @@ TRANSITIONS: dict[str, Transition] = {
         is_secretariat,
         label=_("Return as incomplete"),
     ),
-    # The commission's decisions (projects/decision_actions.py fires them with the decision it
-    # records). A correction is a new decision: from a decided state to the corrected one.
+    # The commission's decisions (projects/sessions/decisions.py fires them with the decision
+    # it records). A correction is a new decision: from a decided state to the corrected one.
     "approve": Transition(
         "approve",
         DECIDABLE,
