@@ -62,8 +62,8 @@ EMPTY_STATES: dict[Role, str | Promise] = {
         "delivered to you."
     ),
     Role.SECRETARIAT: _(
-        "Projects without rapporteurs and the next commission sessions will be listed here "
-        "once the commission's review is in place."
+        "Nothing is waiting for the secretariat: submitted files to check, files without "
+        "rapporteurs and overdue reviews will be listed here."
     ),
     Role.COMMISSION_MEMBER: _(
         "No file is assigned to you. Projects awaiting your declaration of interests, the "
