@@ -123,6 +123,12 @@ class ProvisioningRun(models.Model):
     cancelled_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # A later run of the project published a newer version of the dataset: this one is no longer
+    # served (links refused, naming the replacement) and is destroyed after the grace period.
+    superseded_by = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="supersedes"
+    )
+    superseded_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("provisioning run")
@@ -144,6 +150,11 @@ class ProvisioningRun(models.Model):
                 condition=~Q(status="published")
                 | (Q(manifest__isnull=False) & ~Q(dataset_path="")),
                 name="run_published_has_manifest",
+            ),
+            models.CheckConstraint(
+                condition=Q(superseded_by__isnull=True, superseded_at__isnull=True)
+                | Q(status="published", superseded_by__isnull=False, superseded_at__isnull=False),
+                name="run_superseded_fields_paired",
             ),
         ]
         indexes = [models.Index(fields=["status", "heartbeat_at"], name="run_status_heartbeat")]

@@ -308,3 +308,15 @@ def declare_interest(*, project: Project, by: Any, has_interest: bool, descripti
         after={"has_interest": has_interest, "first": created},
     )
     return declaration
+
+
+@transaction.atomic
+def change_lifecycle(*, project: Project, name: str, by: Any, reason: str) -> Project:
+    """Suspends, resumes or closes a project receiving data (the secretariat, the DPO).
+
+    A suspension stops every download at once (``access.provisioning.serving``); resuming
+    restores them; closing destroys the datasets (``access`` reacts after the commit).
+    """
+    if name not in workflow.MANUAL_LIFECYCLE:
+        raise workflow.TransitionRefused([_("This change is not made from this page.")])
+    return workflow.fire(project, name, by=by, reason=reason.strip())

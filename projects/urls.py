@@ -1,5 +1,6 @@
 from django.urls import path
 
+from projects.lifecycle_views import LifecycleView
 from projects.views import (
     AdmissibilityView,
     InterestDeclarationView,
@@ -20,6 +21,7 @@ urlpatterns = [
     path("<int:pk>/sections/<slug:key>/", SectionEditView.as_view(), name="project_section"),
     path("<int:pk>/submit/", SubmitView.as_view(), name="project_submit"),
     path("<int:pk>/withdraw/", WithdrawView.as_view(), name="project_withdraw"),
+    path("<int:pk>/lifecycle/", LifecycleView.as_view(), name="project_lifecycle"),
     path("<int:pk>/amendment/", OpenAmendmentView.as_view(), name="project_amendment"),
     path("<int:pk>/interests/", InterestDeclarationView.as_view(), name="project_interests"),
     path("<int:pk>/admissibility/", AdmissibilityView.as_view(), name="project_admissibility"),

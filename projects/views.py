@@ -154,6 +154,10 @@ def _section_states(project: Project, missing) -> list[dict]:
     ]
 
 
+# Where the lifecycle page may offer something (saves the workflow's checks elsewhere).
+LIFECYCLE_PAGE_STATUSES = frozenset({"active", "suspended"})
+
+
 class ProjectDetailView(ProjectView):
     template_name = "projects/project_detail.html"
 
@@ -176,6 +180,8 @@ class ProjectDetailView(ProjectView):
                 "can_withdraw": any(
                     t.name == "withdraw" for t in workflow.available(project, request.user)
                 ),
+                "can_change_lifecycle": project.status in LIFECYCLE_PAGE_STATUSES
+                and bool(workflow.lifecycle_available(project, request.user)),
                 "can_check_admissibility": project.status == "submitted"
                 and has_permission(request.user, Permission.CHECK_ADMISSIBILITY, project),
                 "last_return": project.admissibility_checks.filter(decision="returned")

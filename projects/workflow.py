@@ -119,6 +119,17 @@ def register_guard(name: str, guard: Callable[[Project], list[str]]) -> None:
         _extra_guards[name].append(guard)
 
 
+# Reactions of a higher app to a transition, run after its commit with the project's id (access
+# destroys the datasets of a closed or withdrawn project): projects does not import access.
+_after_commit: dict[str, list[Callable[[int], None]]] = {}
+
+
+def register_after_commit(name: str, hook: Callable[[int], None]) -> None:
+    _after_commit.setdefault(name, [])
+    if hook not in _after_commit[name]:
+        _after_commit[name].append(hook)
+
+
 @dataclass(frozen=True)
 class Transition:
     name: str
@@ -283,6 +294,19 @@ def available(project: Project, user: Any) -> list[Transition]:
     ]
 
 
+# Changes after delivery that a person makes from the lifecycle page, with their grounds.
+MANUAL_LIFECYCLE = ("suspend", "resume", "close")
+
+
+def lifecycle_available(project: Project, user: Any) -> list[Transition]:
+    """Suspend, resume or close, as this user may now (``available`` leaves them out)."""
+    return [
+        TRANSITIONS[name]
+        for name in MANUAL_LIFECYCLE
+        if project.status in TRANSITIONS[name].sources and TRANSITIONS[name].allowed(user, project)
+    ]
+
+
 def reasons_against(project: Project, name: str, user: Any) -> list[str]:
     transition = TRANSITIONS[name]
     reasons: list[str] = []
@@ -378,6 +402,8 @@ def fire(
                 if line
             )
         _notify_team(locked, note=team_note)
+        for hook in _after_commit.get(name, []):
+            transaction.on_commit(lambda hook=hook, pk=locked.pk: hook(pk))
     project.refresh_from_db()
     return project
 

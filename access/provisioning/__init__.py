@@ -12,3 +12,15 @@ def register() -> None:
     register_rules()
     sections.register()
     panels.register()
+    # A closed or withdrawn project keeps no dataset: the sweep destroys them at once (a
+    # suspended one keeps its files, unserved, until it is resumed or closed).
+    from projects import workflow
+
+    for name in ("close", "withdraw"):
+        workflow.register_after_commit(name, _sweep_after_stop)
+
+
+def _sweep_after_stop(project_id: int) -> None:
+    from access.provisioning.tasks import sweep_datasets_task
+
+    sweep_datasets_task.delay()

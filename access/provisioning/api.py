@@ -20,7 +20,8 @@ from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
 from access.models_provisioning import ProvisioningRun, RunStatus
-from access.provisioning import actions, links, selectors
+from access.provisioning import actions, links, selectors, serving
+from access.provisioning.serving import Refusal
 from eds_portal.authz import Permission, has_permission
 from projects.models import Project
 
@@ -69,6 +70,14 @@ class FilesSerializer(serializers.Serializer):
     run = serializers.IntegerField()
     link_minutes = serializers.IntegerField(help_text="How long each link works.")
     files = FileSerializer(many=True)
+
+
+class RefusedFilesSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    refusal = serializers.ChoiceField(choices=[(value.value, value.value) for value in Refusal])
+    replacement = serializers.URLField(
+        allow_null=True, help_text="The run now in force, when this dataset was replaced."
+    )
 
 
 class RefusedRunSerializer(serializers.Serializer):
@@ -224,23 +233,50 @@ class CancelRun(APIView):
 
 
 class RunFiles(APIView):
-    """The named recipients' download links (MIN-13); each download is audited."""
+    """The named recipients' download links (MIN-13); each download is audited.
+
+    ``serving.may_serve`` decides, as for the pages: no link for a dataset that may not be
+    served (suspended project, replaced or destroyed dataset, access ended), none without the
+    second factor passed in this login session, and none ever for an API token.
+    """
 
     required_permission = Permission.DOWNLOAD_DATASET
 
     @extend_schema(
         summary="Files of a published dataset, with expiring links (named recipients only)",
         description=(
-            "The links are bound to the caller and expire after `link_minutes`. A download "
-            "asks for the second factor on accounts that have one."
+            "The links are bound to the caller and expire after `link_minutes`. They are given "
+            "only in a login session that passed the second factor (never to an API token), "
+            "and only while the dataset may be served: otherwise 403 or 410 with the reason "
+            "(`refusal`: second factor missing, project suspended, dataset replaced or "
+            "destroyed, access ended) and, for a replaced dataset, the run now in force."
         ),
         parameters=[PK],
-        responses={200: FilesSerializer, 403: ApiDetailSerializer, **NOT_FOUND},
+        responses={
+            200: FilesSerializer,
+            403: RefusedFilesSerializer,
+            410: RefusedFilesSerializer,
+            **NOT_FOUND,
+        },
     )
     def get(self, request, pk: int):
         run = _run(request, pk)
         if not has_permission(request.user, Permission.DOWNLOAD_DATASET, run):
             raise PermissionDenied
+        decision = serving.may_serve(request.user, run, token=request.auth is not None)
+        if decision.refusal in (serving.Refusal.UNKNOWN, serving.Refusal.NOT_PUBLISHED):
+            body = {"run": run.pk, "link_minutes": settings.EDS_DOWNLOAD_LINK_MINUTES, "files": []}
+            return Response(FilesSerializer(body).data)
+        if not decision.allowed:
+            replacement = decision.replacement
+            body = {
+                "detail": decision.message,
+                "refusal": str(decision.refusal),
+                "replacement": reverse("api_run", args=[replacement.pk], request=request)
+                if replacement
+                else None,
+            }
+            return Response(RefusedFilesSerializer(body).data, status=decision.http_status)
         files = [
             {
                 "name": entry["name"],

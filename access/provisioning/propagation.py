@@ -281,6 +281,43 @@ def propagate_objection(*, entry_id: int) -> list[Propagation]:
     return created
 
 
+def sweep_propagations() -> int:
+    """Objections in force that reached a published dataset without a propagation record.
+
+    The safety net for a propagation message that was lost, and for an objection that took
+    effect while a run was publishing (after its last register check). Only the entries newer
+    than a run's register snapshot can be in it: older ones were excluded when it was built.
+    Returns the number of propagations recorded.
+    """
+    runs = [run for run in affected_runs_all() if run.register_snapshot is not None]
+    if not runs:
+        return 0
+    oldest = min(run.register_snapshot for run in runs)
+    ended = RegisterEntry.objects.filter(ends__isnull=False).values("ends_id")
+    entries = list(
+        RegisterEntry.objects.filter(effect=EntryEffect.OBJECT, number__gt=oldest)
+        .exclude(pk__in=ended)
+        .order_by("number")
+    )
+    done = set(Propagation.objects.values_list("entry_id", "run_id"))
+    created = 0
+    for entry in entries:
+        covered = [
+            run
+            for run in runs
+            if run.register_snapshot < entry.number
+            and (entry.scope == Scope.ALL or run.project.reference in entry.project_references)
+            and (entry.pk, run.pk) not in done
+        ]
+        if covered and runs_containing([entry.person_key], covered):
+            created += len(propagate_objection(entry_id=entry.pk))
+    return created
+
+
+def affected_runs_all() -> QuerySet[ProvisioningRun]:
+    return selectors.published_not_destroyed().order_by("project_id", "pk")
+
+
 def _replacement_run(project: Project, *, template: ProvisioningRun, entry: RegisterEntry):
     """A new version of the project's dataset, without the person.
 

@@ -65,10 +65,19 @@ def current_recipients(run: ProvisioningRun) -> list[Any]:
 
 
 def is_named_recipient(user: Any, run: ProvisioningRun) -> bool:
+    """Named by the specification the run executed AND by the decision in force, still active
+    and on the team: a correction that removes a recipient stops their downloads at once."""
+    from access.formalities.gates import current_decision
+
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return False
     if user.pk not in named_recipient_ids(run):
         return False
+    in_force = current_decision(run.project)
+    if in_force is not None and in_force.pk != run.decision_id:
+        named_now = (in_force.approved_specification or {}).get("recipients") or []
+        if user.pk not in {int(entry["user_id"]) for entry in named_now if entry.get("user_id")}:
+            return False
     return TeamMembership.objects.filter(project_id=run.project_id, user=user).exists()
 
 

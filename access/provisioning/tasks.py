@@ -16,10 +16,12 @@ from access.provisioning import actions, propagation
 # access.tasks re-exports these (``import *``): only the tasks, never ``actions``.
 __all__ = [
     "destroy_expired_datasets_task",
+    "destroy_superseded_dataset_task",
     "prepare_run_task",
     "propagate_objection_task",
     "publish_run_task",
     "reap_provisioning_runs_task",
+    "sweep_datasets_task",
     "write_part_task",
 ]
 
@@ -66,3 +68,15 @@ def destroy_expired_datasets_task() -> int:
 def propagate_objection_task(entry_id: int) -> int:
     """OPP-11: an objection that took effect reaches the datasets already delivered."""
     return len(propagation.propagate_objection(entry_id=entry_id))
+
+
+@shared_task(ignore_result=True, acks_late=True)
+def destroy_superseded_dataset_task(run_id: int) -> bool:
+    """A dataset replaced by a newer version: its files go, with a certificate (MIN-14)."""
+    return actions.destroy_superseded_dataset(run_id=run_id)
+
+
+@shared_task(ignore_result=True, acks_late=True)
+def sweep_datasets_task() -> dict:
+    """The exit path's safety net: expired, replaced and stopped datasets, lost propagations."""
+    return actions.sweep_datasets()

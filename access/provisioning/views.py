@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from access.formalities.gates import gate_state
 from access.models_provisioning import ProvisioningRun, RunStatus
-from access.provisioning import actions, links, selectors
+from access.provisioning import actions, links, selectors, serving
 from eds_portal.authz import Permission, has_permission
 from eds_portal.views.base import PermissionView
 from projects.models import Project
@@ -117,7 +117,7 @@ class _RunView(PermissionView):
             run = (
                 selectors.with_progress(
                     ProvisioningRun.objects.select_related(
-                        "project", "started_by", "cancelled_by", "decision"
+                        "project", "started_by", "cancelled_by", "decision", "superseded_by"
                     )
                 )
                 .filter(pk=kwargs["pk"])
@@ -151,10 +151,19 @@ class RunDetailView(_RunView):
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
         run = self.run
         recipient = has_permission(request.user, Permission.DOWNLOAD_DATASET, run)
+        state = serving.dataset_state(run)
+        serve = serving.may_serve(request.user, run) if recipient else None
         files = []
-        if recipient:
+        if recipient and state.allowed:
+            # The links only when this session may download; otherwise the list without links
+            # and what to do (enrol, or enter the code), which brings the recipient back here.
             files = [
-                {**entry, "url": links.download_url(run, entry["name"], request.user)}
+                {
+                    **entry,
+                    "url": links.download_url(run, entry["name"], request.user)
+                    if serve.allowed
+                    else "",
+                }
                 for entry in selectors.dataset_files(run)
             ]
         destruction = run.destruction if selectors.hasattr_destruction(run) else None
@@ -162,6 +171,12 @@ class RunDetailView(_RunView):
             **_progress_context(run),
             "parts": list(run.parts.filter(build=run.build)),
             "files": files,
+            "state": state,
+            "serve": serve,
+            "second_factor_next": urlencode({"next": request.get_full_path()}),
+            "destruction_reason": actions.destruction_reason_label(destruction)
+            if destruction
+            else "",
             "is_recipient": recipient,
             "recipients": selectors.current_recipients(run),
             "can_manage": has_permission(request.user, Permission.START_RUN),
@@ -200,7 +215,12 @@ class CancelRunView(_RunView):
 
 
 class DownloadView(PermissionView):
-    """A file of a published dataset, for a named recipient, through a link that expires."""
+    """A file of a published dataset, for a named recipient, through a link that expires.
+
+    ``serving.may_serve`` decides at every request: a link issued before a suspension, a
+    replacement, a destruction or the end of access no longer works; a recipient who has not
+    passed the second factor in this session is sent to it, then back to the file.
+    """
 
     permission = Permission.DOWNLOAD_DATASET
 
@@ -219,19 +239,34 @@ class DownloadView(PermissionView):
         if grant.user_id != request.user.pk:
             raise Http404
         run = (
-            ProvisioningRun.objects.select_related("project", "decision")
+            ProvisioningRun.objects.select_related("project", "decision", "superseded_by")
             .filter(pk=grant.run_id)
             .first()
         )
-        if run is None or not has_permission(request.user, Permission.DOWNLOAD_DATASET, run):
+        if run is None:
             raise Http404
-        # MIN-13: after the second factor, for every account that has one.
-        if (
-            not request.user.is_verified()
-            and request.user.totpdevice_set.filter(confirmed=True).exists()
-        ):
+        decision = serving.may_serve(request.user, run, grant.file_name)
+        if decision.refusal in (serving.Refusal.UNKNOWN, serving.Refusal.NOT_PUBLISHED):
+            raise Http404
+        if decision.needs_second_factor:
+            # SEC-03: enrol (or verify) first, then back to this very file.
+            target = (
+                "two_factor_setup"
+                if decision.refusal == serving.Refusal.ENROL_SECOND_FACTOR
+                else "two_factor_verify"
+            )
             query = urlencode({"next": request.get_full_path()})
-            return redirect(f"{reverse('two_factor_verify')}?{query}")
+            return redirect(f"{reverse(target)}?{query}")
+        if not decision.allowed:
+            actions.record_refused_download(
+                run=run, file_name=grant.file_name, refusal=decision.refusal, by=request.user
+            )
+            return TemplateResponse(
+                request,
+                "access/provisioning/download_refused.html",
+                {"run": run, "decision": decision},
+                status=decision.http_status,
+            )
         path = selectors.file_path(run, grant.file_name)
         if path is None:
             raise Http404

@@ -27,6 +27,12 @@ pytestmark = [pytest.mark.django_db(databases=DBS), pytest.mark.usefixtures("war
 
 
 @pytest.fixture
+def researcher(make_user):
+    """The named recipient, enrolled in two-factor login (SEC-03: no download without it)."""
+    return make_user(Role.RESEARCHER, full_name="Rita Researcher", device=True)
+
+
+@pytest.fixture
 def project(researcher, secretariat, chair):
     return published(researcher, secretariat, chair)
 
@@ -159,8 +165,10 @@ def test_the_schema_describes_the_provisioning_endpoints(client, researcher):
 def test_a_destroyed_dataset_has_no_files(client, run, researcher):
     actions.destroy_dataset(run=run, by=None)
     login(client, researcher)
-    body = client.get(f"/api/v1/runs/{run.pk}/files/").json()
-    assert body["files"] == []
+    response = client.get(f"/api/v1/runs/{run.pk}/files/")
+    assert response.status_code == 410
+    assert response.json()["refusal"] == "destroyed"
+    assert "files" not in response.json()
     detail = client.get(f"/api/v1/runs/{run.pk}/").json()
     assert detail["destroyed_at"] is not None
     try:
@@ -168,3 +176,23 @@ def test_a_destroyed_dataset_has_no_files(client, run, researcher):
         run.destruction  # noqa: B018
     except ObjectDoesNotExist:  # pragma: no cover
         pytest.fail("no destruction certificate")
+
+
+def test_an_api_token_never_gets_download_links(client, run, researcher):
+    from rest_framework.authtoken.models import Token
+
+    token = Token.objects.create(user=researcher)
+    response = client.get(
+        f"/api/v1/runs/{run.pk}/files/", HTTP_AUTHORIZATION=f"Token {token.key}"
+    )
+    assert response.status_code == 403
+    assert response.json()["refusal"] == "token"
+    assert "/provisioning/download/" not in response.content.decode()
+
+
+def test_a_session_without_the_second_factor_gets_no_links(client, run, researcher):
+    login(client, researcher, verified=False)
+    response = client.get(f"/api/v1/runs/{run.pk}/files/")
+    assert response.status_code == 403
+    assert response.json()["refusal"] == "verify_second_factor"
+    assert "/provisioning/download/" not in response.content.decode()

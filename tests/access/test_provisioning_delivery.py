@@ -39,6 +39,14 @@ def _english_messages(settings):
 
 
 @pytest.fixture
+def researcher(make_user):
+    """The named recipient, enrolled in two-factor login (SEC-03: no download without it)."""
+    return make_user(
+        Role.RESEARCHER, full_name="Rita Researcher", email="rita@inserm.example", device=True
+    )
+
+
+@pytest.fixture
 def analyst(make_user):
     """On the team, but not named as a recipient in the approved specification."""
     return make_user(Role.RESEARCHER, full_name="Ana Analyst")
@@ -164,9 +172,6 @@ def test_a_recipient_who_left_the_team_no_longer_downloads(client, run, research
 
 
 def test_a_recipient_with_a_second_factor_must_pass_it(client, run, researcher):
-    from tests.factories import TOTPDeviceFactory
-
-    TOTPDeviceFactory(user=researcher)
     login(client, researcher, verified=False)
     response = download(client, run, "person.csv", researcher)
     assert response.status_code == 302
@@ -208,7 +213,9 @@ def test_datasets_are_destroyed_at_access_expiry_with_a_certificate(
         assert "Destruction certificate" in page
         assert listed["person.csv"] in page
         assert "new decision" in page
-    assert download(client, run, "person.csv", researcher).status_code == 404
+    refused = download(client, run, "person.csv", researcher)
+    assert refused.status_code == 410
+    assert "destroyed" in refused.content.decode()
     assert actions.destroy_expired_datasets(now=later) == 0
     with pytest.raises(PermissionError):
         certificate.delete()
