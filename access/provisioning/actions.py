@@ -393,7 +393,8 @@ def _part_failed(part: RunPart, worker: str, exc: BaseException) -> None:
 
 
 def publish_run(*, run_id: int, worker: str | None = None) -> bool:
-    """Claims a run whose parts are done; re-checks the register; publishes atomically."""
+    """Claims a run whose parts are done; re-checks the gates and the register; publishes."""
+    from access.formalities.gates import provisioning_blockers
     from access.register import current_number, current_snapshot
     from warehouse.export import ExportError, RunPlan, plan_run, publish
 
@@ -405,6 +406,12 @@ def publish_run(*, run_id: int, worker: str | None = None) -> bool:
         return False
     run = ProvisioningRun.objects.select_related("project", "decision").get(pk=run_id)
     reference = run.project.reference
+    # The gates again, just before anything becomes downloadable: an objection received while
+    # the parts were written and not matched yet (OPP-09), a suspension, the end of access.
+    reasons = provisioning_blockers(run.project)
+    if reasons:
+        _finish_unsuccessfully(run.pk, reasons, action="provisioning.run_refused", worker=worker)
+        return True
     try:
         with heartbeat(ProvisioningRun, run.pk, worker):
             # OPP-10: an objection registered while the parts were written must not leave.

@@ -150,3 +150,15 @@ def object_to_everything(person_key: str, by) -> None:
             scope=Scope.ALL,
             project_references=[],
         )
+    # Matched, as the entry says: an objection still awaiting its match would block runs.
+    mark_applied(request)
+
+
+def mark_applied(request) -> None:
+    from django.utils import timezone
+
+    from access.models import OppositionRequest, RequestStatus
+
+    OppositionRequest.objects.filter(pk=request.pk).update(
+        status=RequestStatus.APPLIED, matched_at=timezone.now()
+    )

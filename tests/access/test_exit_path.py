@@ -390,3 +390,22 @@ def test_a_run_of_a_suspended_project_is_refused(
     again.refresh_from_db()
     assert again.status == RunStatus.FAILED
     assert any("Suspended" in reason for reason in again.reasons)
+
+
+def test_an_objection_received_during_a_run_stops_its_publication(project, data_steward, settings):
+    from access.models_provisioning import RunPart
+    from tests.access.helpers import online_request as received
+
+    run = actions.start_run(project=project, by=data_steward)
+    actions.prepare_run(run_id=run.pk, worker="w1")
+    for part in RunPart.objects.filter(run=run):
+        actions.write_part(part_id=part.pk, worker="w1")
+    request = received()  # online, awaiting the identity officer, scope: every reuse
+    actions.publish_run(run_id=run.pk, worker="w1")
+    run.refresh_from_db()
+    assert run.status == RunStatus.FAILED
+    assert any(request.receipt_number in reason for reason in run.reasons)
+    assert not Path(run.dataset_path).exists()
+    assert AuditEvent.objects.filter(
+        action="provisioning.run_refused", target_id=str(run.pk)
+    ).exists()

@@ -18,6 +18,7 @@ from tests.access.provisioning_fixtures import (  # noqa: F401  (fixtures)
     DBS,
     approved,
     english,
+    mark_applied,
     object_to_everything,
     person_keys,
     provisioning_settings,
@@ -306,14 +307,16 @@ def test_a_register_change_that_does_not_concern_the_project_is_recorded_without
     actions.prepare_run(run_id=run.pk, worker="w1")
     for part in RunPart.objects.filter(run=run):
         actions.write_part(part_id=part.pk, worker="w1")
+    request = online_request()
     register.append_entry(
         by=identity_officer,
-        request=online_request(),
+        request=request,
         effect=EntryEffect.OBJECT,
         person_key=person_keys()[0],
         scope=Scope.PROJECTS,
         project_references=["EDS-2099-9999"],
     )
+    mark_applied(request)
     actions.publish_run(run_id=run.pk, worker="w1")
     run.refresh_from_db()
     assert run.status == RunStatus.PUBLISHED

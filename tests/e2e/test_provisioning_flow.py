@@ -219,6 +219,20 @@ def test_steward_starts_a_run_and_the_recipient_downloads_a_file_matching_the_ma
         f"Extraction {run.pk} de {project.reference}"
     )
     expect(team.locator("#run-progress .status-badge")).to_have_text("Publié")
+    # SEC-03: no link without the second factor; the recipient enrols and comes back here.
+    assert not researcher.totpdevice_set.exists()
+    expect(team.locator("a[href*='/provisioning/download/']")).to_have_count(0)
+    expect(team.get_by_role("main")).to_contain_text(
+        "Activez la double authentification (une application d’authentification) avant "
+        "de télécharger des données."
+    )
+    check(team)
+    team.get_by_role("link", name="Activer la double authentification", exact=True).click()
+    expect(team).to_have_url(re.compile(re.escape(reverse("two_factor_setup"))))
+    check(team)
+    _submit_token(team, current_code(researcher.totpdevice_set.get()), button="Activer")
+    expect(team).to_have_url(re.compile(re.escape(reverse("provisioning_run", args=[run.pk]))))
+    expect(team.locator("a[href*='/provisioning/download/']")).not_to_have_count(0)
     files = team.get_by_role("table", name="Fichiers du jeu de données")
     listed = {entry["name"]: entry for entry in run.manifest["files"]}
     assert PERSON_FILE in listed
