@@ -43,9 +43,23 @@ def test_demo_totp_prints_a_code_the_device_accepts(capsys):
     assert device.verify_token(code)
 
 
-def test_demo_totp_refuses_a_non_staff_account():
+def test_demo_totp_gives_the_researcher_the_code_of_the_device_she_is_enrolling(capsys):
+    from eds_portal.actions import pending_totp_device
+
+    call_command("load_demo")
+    researcher = User.objects.get(email="chercheuse@demo.eds")
+    with pytest.raises(CommandError, match="enrolment page"):
+        call_command("demo_totp", "chercheuse@demo.eds")  # nothing to enrol yet
+    device = pending_totp_device(user=researcher)  # what the enrolment page makes
+    capsys.readouterr()
+    call_command("demo_totp", "chercheuse@demo.eds")
+    assert device.verify_token(capsys.readouterr().out.strip())
+
+
+def test_demo_totp_refuses_an_account_outside_the_demo(make_user):
+    make_user(Role.RESEARCHER, email="someone@inserm.example")
     with pytest.raises(CommandError):
-        call_command("demo_totp", "chercheuse@demo.eds")
+        call_command("demo_totp", "someone@inserm.example")
 
 
 def test_demo_is_refused_in_production(settings):
