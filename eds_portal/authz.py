@@ -32,6 +32,7 @@ class Permission(enum.StrEnum):
     MATCH_IDENTITIES = "match_identities"
     VIEW_CATALOGUE = "view_catalogue"
     RUN_FEASIBILITY_COUNT = "run_feasibility_count"
+    VIEW_FEASIBILITY_LOG = "view_feasibility_log"
     CREATE_PROJECT = "create_project"
     VIEW_PROJECT = "view_project"
     EDIT_PROJECT = "edit_project"
@@ -81,6 +82,8 @@ ROLE_GRANTS: dict[Permission, frozenset[Role]] = {
     # Counts are for drafting a request (MIN-11); the commission and the data office see them in
     # the files they review.
     Permission.RUN_FEASIBILITY_COUNT: frozenset({Role.RESEARCHER}),
+    # Who counted what and when, the refusals and the bursts of nested queries (MIN-11).
+    Permission.VIEW_FEASIBILITY_LOG: frozenset({Role.DPO}),
     Permission.CREATE_PROJECT: frozenset({Role.RESEARCHER}),
     # Without an object: "may see some project" (lists); each project decides through the
     # object rules that projects/apps.py registers (team membership, staff roles).

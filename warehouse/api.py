@@ -12,7 +12,8 @@ from eds_portal.audit import record_event
 from eds_portal.authz import Permission
 from eds_portal.forms import querydict_from
 from warehouse import catalogue
-from warehouse.cohort import CohortCriteriaForm, feasibility_count
+from warehouse.cohort import CohortCriteriaForm, Refusal, feasibility_count
+from warehouse.count_guard import seconds_until_tomorrow
 from warehouse.selectors import fill_rates
 
 
@@ -78,10 +79,19 @@ class CriteriaSerializer(serializers.Serializer):
 
 
 class CountSerializer(serializers.Serializer):
-    persons = serializers.CharField()
-    visits = serializers.CharField()
+    persons = serializers.CharField(help_text="“0”, “< 11”, or the perturbed, rounded count")
+    visits = serializers.CharField(help_text="Episodes, shown like persons")
     threshold = serializers.IntegerField()
     masked = serializers.BooleanField()
+    rounding = serializers.IntegerField(help_text="Shown counts are multiples of this base")
+    repeated = serializers.BooleanField(
+        help_text="The same criteria were counted recently: the earlier answer is given back"
+    )
+
+
+class RefusalSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    refused = serializers.ChoiceField(choices=Refusal.choices)
 
 
 class FeasibilityCountView(APIView):
@@ -89,8 +99,17 @@ class FeasibilityCountView(APIView):
 
     @extend_schema(
         request=CriteriaSerializer,
-        responses=CountSerializer,
+        responses={
+            200: CountSerializer,
+            409: RefusalSerializer,
+            429: RefusalSerializer,
+        },
         summary="Persons and episodes matching cohort criteria, small counts masked",
+        description=(
+            "Counts are perturbed and rounded; 1 to threshold - 1 is masked. 409: the count is "
+            "too close to a count already given (to anyone) and is not shown. 429: the user's "
+            "daily budget of counts is used up (Retry-After: seconds until midnight)."
+        ),
     )
     def post(self, request):
         # The same form as the page validates the body: one grammar, one set of messages.
@@ -100,11 +119,19 @@ class FeasibilityCountView(APIView):
         if not form.is_valid():
             return Response({"errors": form.errors.get_json_data()}, status=400)
         criteria = form.criteria()
-        result = feasibility_count(criteria)
+        result = feasibility_count(criteria, by=request.user, via="api")
         record_event(
             action="feasibility.counted",
             actor=request.user,
             target_type="warehouse.cohort",
             after={"criteria": criteria.as_dict(), **result.as_dict(), "via": "api"},
         )
+        if result.refused == Refusal.BUDGET:
+            return Response(
+                {"detail": result.message, "refused": result.refused},
+                status=429,
+                headers={"Retry-After": str(seconds_until_tomorrow())},
+            )
+        if result.refused:
+            return Response({"detail": result.message, "refused": result.refused}, status=409)
         return Response(CountSerializer(result.as_dict()).data)

@@ -5,7 +5,10 @@ a protocol: a period, an age range at the time of the episode, a sex, ICPC-2 and
 (each entry matches every code that starts with it), kinds of care, the départements of the
 associations and the associations themselves.
 
-Counts from 1 to threshold - 1 are never shown: they come back as "< 11".
+Counts from 1 to threshold - 1 are never shown: they come back as "< 11". Persons who object to
+every reuse are not counted. Shown counts are perturbed by their cell key and rounded
+(``warehouse.disclosure``), and a count that would let a small group be computed from earlier
+counts is refused (``warehouse.count_guard``), as is a count beyond the user's daily budget.
 """
 
 from __future__ import annotations
@@ -17,13 +20,19 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, TextChoices
 from django.db.models.functions import ExtractYear
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from warehouse import reference
-from warehouse.models import Concept, ConditionOccurrence, VisitOccurrence
+from warehouse import count_guard, disclosure, reference
+from warehouse.models import (
+    Concept,
+    ConditionOccurrence,
+    CountOutcome,
+    PersonObjection,
+    VisitOccurrence,
+)
 
 MAX_AGE = 120
 _CODE_SPLIT = re.compile(r"[\s,;]+")
@@ -209,12 +218,46 @@ def cohort_visits(criteria: CohortCriteria) -> QuerySet[VisitOccurrence]:
     return visits
 
 
+def feasibility_visits(criteria: CohortCriteria) -> QuerySet[VisitOccurrence]:
+    """The episodes a feasibility count counts: the cohort's, without warehouse-wide objectors."""
+    objecting = PersonObjection.objects.filter(person_key=OuterRef("person__person_source_value"))
+    return cohort_visits(criteria).filter(~Exists(objecting))
+
+
+class Refusal(TextChoices):
+    DIFFERENCING = "differencing", _("Too close to an earlier count")
+    """With counts already given, this one would let a small group be computed."""
+    BUDGET = "budget", _("Daily budget used up")
+    """The user has asked for EDS_FEASIBILITY_DAILY_BUDGET counts today."""
+
+
+REFUSAL_MESSAGES = {
+    Refusal.DIFFERENCING: _(
+        "This count cannot be shown: it is too close to a count already given, and together they "
+        "would let a small group of persons be deduced. Broaden or change your criteria."
+    ),
+    Refusal.BUDGET: _(
+        "You have used up today's feasibility counts. Counting starts again tomorrow; write to "
+        "the data office if you need more."
+    ),
+}
+
+
 @dataclass(frozen=True)
 class FeasibilityCount:
+    """What a feasibility count shows: figures as strings ("0", "< 11", "1235"), or a refusal."""
+
     persons: str
     visits: str
     threshold: int
     masked: bool
+    rounding: int = 1
+    refused: str = ""
+    repeated: bool = False
+
+    @property
+    def message(self) -> str:
+        return str(REFUSAL_MESSAGES[self.refused]) if self.refused else ""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -226,15 +269,47 @@ def mask(count: int, threshold: int) -> str:
     return str(count)
 
 
-def feasibility_count(criteria: CohortCriteria) -> FeasibilityCount:
+def _is_masked(shown: str) -> bool:
+    return shown.startswith("<")
+
+
+def feasibility_count(
+    criteria: CohortCriteria, *, by: Any = None, via: str = ""
+) -> FeasibilityCount:
+    """Counts, then shows what the disclosure rules allow; every call is logged (MIN-11).
+
+    ``by`` is the user who asks (None: the portal itself, e.g. a benchmark, with no budget).
+    The caller writes the audit event with ``as_dict()``: shown figures only.
+    """
     threshold = settings.EDS_SMALL_CELL_THRESHOLD
-    totals = cohort_visits(criteria).aggregate(
-        visits=Count("pk"), persons=Count("person_id", distinct=True)
+    base = settings.EDS_FEASIBILITY_ROUNDING_BASE
+    user_id = getattr(by, "pk", None)
+    data = criteria.as_dict()
+    if count_guard.budget_exhausted(user_id):
+        count_guard.record_budget_refusal(user_id=user_id, criteria=data, via=via)
+        return FeasibilityCount("", "", threshold, False, base, refused=Refusal.BUDGET)
+    measured = disclosure.measure(feasibility_visits(criteria))
+    decision, _row = count_guard.guard_and_record(
+        criteria=data,
+        measured=measured,
+        box=count_guard.box_of(data, measured),
+        shown_persons=disclosure.display(
+            measured.persons, measured.person_cell_key, threshold=threshold, base=base
+        ),
+        shown_visits=disclosure.display(
+            measured.visits, measured.visit_cell_key, threshold=threshold, base=base
+        ),
+        user_id=user_id,
+        via=via,
     )
-    persons, visits = totals["persons"], totals["visits"]
+    if decision.outcome == CountOutcome.REFUSED_DIFFERENCING:
+        return FeasibilityCount("", "", threshold, False, base, refused=Refusal.DIFFERENCING)
+    persons, visits = decision.shown_persons, decision.shown_visits
     return FeasibilityCount(
-        persons=mask(persons, threshold),
-        visits=mask(visits, threshold),
+        persons=persons,
+        visits=visits,
         threshold=threshold,
-        masked=0 < persons < threshold or 0 < visits < threshold,
+        masked=_is_masked(persons) or _is_masked(visits),
+        rounding=base,
+        repeated=decision.outcome == CountOutcome.REPEATED,
     )

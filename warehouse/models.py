@@ -22,6 +22,7 @@ internal person key (``person.person_source_value``).
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 # Relations inside the warehouse are real joins for the ORM but carry no database constraint.
 _REL = {"on_delete": models.DO_NOTHING, "db_constraint": False, "related_name": "+"}
@@ -402,3 +403,109 @@ class OppositionIdentity(models.Model):
 
     class Meta:
         db_table = "vault_opposition_identity"
+
+
+# --- Disclosure control of feasibility counts (MIN-10, MIN-11; warehouse.disclosure) ----------
+# Portal bookkeeping that must sit beside the OMOP tables because the count queries join it.
+# None of these tables is named ``vault_*``: they live in the ``warehouse`` alias.
+
+
+class PersonObjection(models.Model):
+    """A person who objects to every reuse of the warehouse (scope "all" in the register).
+
+    A copy kept for the feasibility counts, which run here and cannot join the register (in the
+    portal's database): ``access`` flags and unflags persons after its own commit and resyncs
+    the whole table every night (``warehouse.objections``).
+    """
+
+    person_key = models.CharField(max_length=64, primary_key=True)
+    flagged_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "eds_person_objection"
+
+
+# Record keys are drawn in [0, RECORD_KEY_MODULUS); changing it means drawing them all again.
+RECORD_KEY_MODULUS = 4096
+
+
+class PersonRecordKey(models.Model):
+    """Each person's fixed random record key in [0, R), drawn by the database (``random()``).
+
+    Never shown by any page, API or export: a count's cell key, and so its perturbation, is
+    computed from the record keys of its persons (``warehouse.disclosure``).
+    """
+
+    person_id = models.BigIntegerField(primary_key=True)
+    record_key = models.IntegerField()
+
+    class Meta:
+        db_table = "eds_person_record_key"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(record_key__gte=0) & models.Q(record_key__lt=RECORD_KEY_MODULUS),
+                name="record_key_in_range",
+            ),
+        ]
+
+
+class CountOutcome(models.TextChoices):
+    SHOWN = "shown", _("Shown")
+    """At least one of the two figures was computed afresh and shown."""
+    REPEATED = "repeated", _("Earlier answer repeated")
+    """The same criteria were counted in the window and the data barely moved: the earlier
+    answer was given back."""
+    REFUSED_DIFFERENCING = "refused_differencing", _("Refused: differencing")
+    """Shown, the figures would have let a small group be computed from earlier counts."""
+    REFUSED_BUDGET = "refused_budget", _("Refused: daily budget")
+    """The user had used up the day's counts; nothing was computed."""
+
+
+class FeasibilityCountLog(models.Model):
+    """Every feasibility count asked for (MIN-11), with the true figures the guard needs.
+
+    The true counts, the sketches and the effective box stay in this table: pages show the
+    figures as they were shown. ``user_id`` is the portal's user id (another database: no
+    foreign key); None for counts the portal runs itself (benchmarks).
+    """
+
+    user_id = models.BigIntegerField(null=True, blank=True)
+    counted_at = models.DateTimeField(db_index=True)
+    via = models.CharField(max_length=10, blank=True)
+    criteria = models.JSONField()
+    criteria_hash = models.CharField(max_length=64, db_index=True)
+    outcome = models.CharField(max_length=24, choices=CountOutcome.choices)
+    # Which rule refused (or repeated), and the log rows it compared with: for the DPO only.
+    rule = models.CharField(max_length=24, blank=True)
+    related = models.JSONField(default=list, blank=True)
+    persons = models.IntegerField(null=True, blank=True)
+    visits = models.IntegerField(null=True, blank=True)
+    # Which figures were computed afresh (the others repeat an earlier answer, or were refused).
+    persons_fresh = models.BooleanField(default=False)
+    visits_fresh = models.BooleanField(default=False)
+    shown_persons = models.CharField(max_length=20, blank=True)
+    shown_visits = models.CharField(max_length=20, blank=True)
+    person_sketch = models.JSONField(default=list, blank=True)
+    visit_sketch = models.JSONField(default=list, blank=True)
+    box = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        db_table = "eds_feasibility_count"
+        indexes = [models.Index(fields=["user_id", "counted_at"], name="feas_count_user_time")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(outcome__in=[c.value for c in CountOutcome]),
+                name="feas_count_outcome_valid",
+            ),
+            # A count is measured unless the budget refused it; then nothing is known.
+            models.CheckConstraint(
+                condition=models.Q(
+                    outcome="refused_budget", persons__isnull=True, visits__isnull=True
+                )
+                | (
+                    ~models.Q(outcome="refused_budget")
+                    & models.Q(persons__isnull=False, visits__isnull=False)
+                ),
+                name="feas_count_measured_unless_budget",
+            ),
+        ]

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django import forms
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from eds_portal.audit import record_event
 from eds_portal.authz import Permission
 from eds_portal.views.base import PermissionView
-from warehouse import catalogue
-from warehouse.cohort import CohortCriteriaForm, feasibility_count
+from warehouse import catalogue, count_guard
+from warehouse.cohort import CohortCriteriaForm, Refusal, feasibility_count
+from warehouse.count_guard import seconds_until_tomorrow
 from warehouse.selectors import fill_rates
 
 
@@ -66,7 +71,12 @@ class FeasibilityView(PermissionView):
 
     @staticmethod
     def _context(form, **extra) -> dict:
-        return {"form": form, "threshold": settings.EDS_SMALL_CELL_THRESHOLD, **extra}
+        return {
+            "form": form,
+            "threshold": settings.EDS_SMALL_CELL_THRESHOLD,
+            "budget": settings.EDS_FEASIBILITY_DAILY_BUDGET,
+            **extra,
+        }
 
     def post(self, request: HttpRequest) -> HttpResponse:
         form = CohortCriteriaForm(request.POST)
@@ -78,11 +88,114 @@ class FeasibilityView(PermissionView):
         if not form.is_valid():
             return TemplateResponse(request, template, self._context(form), status=400)
         criteria = form.criteria()
-        result = feasibility_count(criteria)
+        via = "htmx" if request.headers.get("HX-Request") else "page"
+        result = feasibility_count(criteria, by=request.user, via=via)
         record_event(
             action="feasibility.counted",
             actor=request.user,
             target_type="warehouse.cohort",
             after={"criteria": criteria.as_dict(), **result.as_dict()},
         )
-        return TemplateResponse(request, template, self._context(form, result=result))
+        status = 429 if result.refused == Refusal.BUDGET else 200
+        response = TemplateResponse(
+            request, template, self._context(form, result=result), status=status
+        )
+        if status == 429:
+            response["Retry-After"] = str(seconds_until_tomorrow())
+        return response
+
+
+class FeasibilityLogForm(forms.Form):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The log is kept for the guard's window; older counts are not compared any more.
+        self.fields["days"] = forms.IntegerField(
+            label=_("Days shown"),
+            min_value=1,
+            max_value=settings.EDS_FEASIBILITY_WINDOW_DAYS,
+            required=False,
+        )
+
+
+CRITERIA_LABELS = {
+    "period_start": _("From"),
+    "period_end": _("To (inclusive)"),
+    "age_min": _("Minimum age (years)"),
+    "age_max": _("Maximum age (years)"),
+    "sex": _("Sex"),
+    "icpc2_codes": _("ICPC-2 codes"),
+    "icd10_codes": _("ICD-10 codes"),
+    "visit_kinds": _("Kinds of care"),
+    "departements": _("Départements of the associations"),
+    "associations": _("Associations"),
+}
+RULE_LABELS = {
+    "budget": _("daily budget used up"),
+    "nested": _("nested in an earlier count, small difference"),
+    "close": _("differs from an earlier count by a few persons or episodes"),
+    "split": _("an earlier count minus some of its parts leaves a small group"),
+    "square": _("four counts combine into a small group (inclusion-exclusion)"),
+    "identical": _("same criteria as an earlier count"),
+}
+
+
+def criteria_text(criteria: dict) -> str:
+    parts = []
+    for name, label in CRITERIA_LABELS.items():
+        value = criteria.get(name)
+        if value in (None, "", []):
+            continue
+        if isinstance(value, list):
+            value = ", ".join(str(item) for item in value)
+        parts.append(f"{label}: {value}")
+    return "; ".join(parts) or str(_("whole warehouse"))
+
+
+class FeasibilityLogView(PermissionView):
+    """The DPO's view of feasibility counts: by user and day, bursts and refusals (MIN-11).
+
+    True figures, sketches and record keys are never shown: only what each user was shown.
+    """
+
+    permission = Permission.VIEW_FEASIBILITY_LOG
+    template_name = "warehouse/feasibility_log.html"
+    default_days = 14
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        form = FeasibilityLogForm(request.GET or None)
+        valid = form.is_valid() if form.is_bound else True
+        days = (form.cleaned_data.get("days") if form.is_bound and valid else None) or min(
+            self.default_days, settings.EDS_FEASIBILITY_WINDOW_DAYS
+        )
+        since = timezone.now() - timedelta(days=days)
+        day_rows = count_guard.daily_summary(since)
+        refused = count_guard.refusals(since)
+        ids = {row.user_id for row in day_rows} | {row.user_id for row in refused}
+        users = {
+            user.pk: user
+            for user in get_user_model().objects.filter(pk__in=[i for i in ids if i is not None])
+        }
+        refusal_rows = [
+            {
+                "log": row,
+                "user": users.get(row.user_id),
+                "rule": RULE_LABELS.get(row.rule, row.rule),
+                "criteria": criteria_text(row.criteria),
+            }
+            for row in refused
+        ]
+        return TemplateResponse(
+            request,
+            self.template_name,
+            {
+                "form": form,
+                "days": days,
+                "day_rows": [(row, users.get(row.user_id)) for row in day_rows],
+                "refusal_rows": refusal_rows,
+                "burst_nested": count_guard.BURST_NESTED,
+                "burst_minutes": count_guard.BURST_MINUTES,
+                "budget": settings.EDS_FEASIBILITY_DAILY_BUDGET,
+                "window": settings.EDS_FEASIBILITY_WINDOW_DAYS,
+            },
+            status=200 if valid else 400,
+        )

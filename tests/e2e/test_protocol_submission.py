@@ -243,17 +243,19 @@ def test_researcher_writes_and_submits_a_protocol(
     codes.press("Tab")
     expect(count).to_contain_text("Aucun code ne commence par : ZZ9.")
     check(page)
+    # Counts are perturbed by their persons' record keys (at most 3) and rounded to 5, never
+    # below 15 (warehouse.disclosure): 38 true persons show 35 or 40, 23 show 20 or 25, 12 show 15.
     codes.fill("R78")
     codes.press("Tab")
-    expect(persons).to_have_text("38")
+    expect(persons).to_have_text(re.compile(r"^(35|40)$"))
     maximum_age = _field(page, "Âge maximum (ans)")
     maximum_age.fill("2")
     maximum_age.press("Tab")
-    expect(persons).to_have_text("23")
+    expect(persons).to_have_text(re.compile(r"^(20|25)$"))
     page.get_by_role("group", name="Types de prise en charge").get_by_label(
         "Visite à domicile", exact=True
     ).check()
-    expect(persons).to_have_text("12")
+    expect(persons).to_have_text("15")
     assert live_region.evaluate("region => region.isConnected")
     check(page)
 

@@ -10,9 +10,10 @@ from django.core.cache import cache
 from eds_portal.models import AuditEvent
 from tests.conftest import login
 from tests.warehouse import factories as wf
-from warehouse import catalogue
+from warehouse import catalogue, disclosure
 from warehouse.catalogue import Generalisation, Sensitivity
-from warehouse.cohort import CohortCriteria, feasibility_count, mask
+from warehouse.cohort import CohortCriteria, feasibility_count, feasibility_visits, mask
+from warehouse.models import FeasibilityCountLog
 
 DBS = ["default", "warehouse"]
 pytestmark = pytest.mark.django_db(databases=DBS)
@@ -190,6 +191,22 @@ def test_catalogue_page_query_count_is_pinned(
 
 
 # --- Feasibility ------------------------------------------------------------------------------
+# The true figures come from ``disclosure.measure`` (never shown); what a count shows is the
+# published perturbation and rounding of them (tests/warehouse/test_feasibility_disclosure.py).
+
+
+def true_counts(criteria: CohortCriteria) -> tuple[int, int]:
+    measured = disclosure.measure(feasibility_visits(criteria))
+    return measured.persons, measured.visits
+
+
+def expected_shown(criteria: CohortCriteria) -> tuple[str, str]:
+    measured = disclosure.measure(feasibility_visits(criteria))
+    options = {"threshold": 11, "base": 5}
+    return (
+        disclosure.display(measured.persons, measured.person_cell_key, **options),
+        disclosure.display(measured.visits, measured.visit_cell_key, **options),
+    )
 
 
 def test_mask():
@@ -200,11 +217,13 @@ def test_mask():
 
 
 def test_counts_persons_and_visits(small_warehouse):
+    assert true_counts(CohortCriteria()) == (13, 14)
+    assert true_counts(CohortCriteria(icpc2_codes=("R7",), sex="F")) == (12, 12)
     everything = feasibility_count(CohortCriteria())
-    assert (everything.persons, everything.visits) == ("13", "14")
-    bronchitis = feasibility_count(CohortCriteria(icpc2_codes=("R7",), sex="F"))
-    assert (bronchitis.persons, bronchitis.visits) == ("12", "12")
-    assert not bronchitis.masked
+    assert (everything.persons, everything.visits) == expected_shown(CohortCriteria())
+    assert int(everything.persons) % 5 == 0
+    assert abs(int(everything.persons) - 13) <= disclosure.MAX_PERTURBATION + 2
+    assert not everything.masked
 
 
 def test_small_counts_come_back_masked(small_warehouse):
@@ -218,19 +237,21 @@ def test_small_counts_come_back_masked(small_warehouse):
 @pytest.mark.parametrize(
     ("criteria", "persons"),
     [
-        (CohortCriteria(period_start=date(2025, 1, 15), period_end=date(2025, 1, 31)), "< 11"),
-        (CohortCriteria(period_end=date(2025, 1, 31)), "12"),
-        (CohortCriteria(age_max=5), "< 11"),
-        (CohortCriteria(age_min=60, age_max=80), "12"),
-        (CohortCriteria(visit_kinds=("VIS_HOME",)), "12"),
-        (CohortCriteria(departements=("33",)), "12"),
-        (CohortCriteria(departements=("69",)), "< 11"),
-        (CohortCriteria(associations=(1,)), "12"),
-        (CohortCriteria(associations=(2,), icpc2_codes=("H71",)), "< 11"),
+        (CohortCriteria(period_start=date(2025, 1, 15), period_end=date(2025, 1, 31)), 7),
+        (CohortCriteria(period_end=date(2025, 1, 31)), 12),
+        (CohortCriteria(age_max=5), 1),
+        (CohortCriteria(age_min=60, age_max=80), 12),
+        (CohortCriteria(visit_kinds=("VIS_HOME",)), 12),
+        (CohortCriteria(departements=("33",)), 12),
+        (CohortCriteria(departements=("69",)), 1),
+        (CohortCriteria(associations=(1,)), 12),
+        (CohortCriteria(associations=(2,), icpc2_codes=("H71",)), 1),
     ],
 )
 def test_each_criterion(small_warehouse, criteria, persons):
-    assert feasibility_count(criteria).persons == persons
+    assert true_counts(criteria)[0] == persons
+    shown = feasibility_count(criteria).persons
+    assert shown == ("< 11" if persons < 11 else expected_shown(criteria)[0])
 
 
 def test_feasibility_page_counts_and_audits(client, researcher, small_warehouse):
@@ -238,11 +259,21 @@ def test_feasibility_page_counts_and_audits(client, researcher, small_warehouse)
     assert client.get("/warehouse/feasibility/").status_code == 200
     response = client.post("/warehouse/feasibility/", {"icpc2_codes": "r78, ", "sex": "F"})
     assert response.status_code == 200
-    assert response.context["result"].persons == "12"
+    expected = expected_shown(CohortCriteria(icpc2_codes=("R78",), sex="F"))
+    assert response.context["result"].persons == expected[0]
     event = AuditEvent.objects.get(action="feasibility.counted")
     assert event.actor == researcher
     assert event.after["criteria"]["icpc2_codes"] == ["R78"]
-    assert event.after["persons"] == "12"
+    assert event.after["persons"] == expected[0]
+    assert event.after["refused"] == ""
+    # The log on the warehouse names the user by id (another database: no foreign key).
+    log = FeasibilityCountLog.objects.get()
+    assert (log.user_id, log.via, log.persons, log.shown_persons) == (
+        researcher.pk,
+        "page",
+        12,
+        expected[0],
+    )
 
 
 def test_small_counts_are_not_written_exactly_to_the_trail(client, researcher, small_warehouse):
@@ -293,7 +324,15 @@ def test_api_counts_with_json_and_rejects_bad_criteria(client, researcher, small
         content_type="application/json",
     )
     assert response.status_code == 200
-    assert response.json() == {"persons": "12", "visits": "12", "threshold": 11, "masked": False}
+    persons, visits = expected_shown(CohortCriteria(icpc2_codes=("R78",), departements=("33",)))
+    assert response.json() == {
+        "persons": persons,
+        "visits": visits,
+        "threshold": 11,
+        "masked": False,
+        "rounding": 5,
+        "repeated": False,
+    }
     bad = client.post(
         "/api/v1/warehouse/feasibility/",
         {"age_min": 50, "age_max": 10},

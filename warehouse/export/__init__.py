@@ -3,7 +3,8 @@
 It reads the warehouse and knows nothing of projects, registers or runs: the caller (the
 provisioning run, in ``access``) builds an ``ExportRequest`` from the decision, the register
 snapshot and the project key, then calls ``plan_run``, ``run_part`` for every part (in any
-worker) and ``publish``. See ``engine`` for the flow, ``plan`` for what may leave.
+worker) and ``publish``; ``iter_delivered_pseudonyms`` tells who a plan delivers, when the
+dataset itself does not say. See ``engine`` for the flow, ``plan`` for what may leave.
 """
 
 from .engine import (
@@ -12,6 +13,7 @@ from .engine import (
     Part,
     RunPlan,
     export_dataset,
+    iter_delivered_pseudonyms,
     plan_run,
     pseudonym,
     publish,
@@ -29,6 +31,7 @@ __all__ = [
     "SpecificationError",
     "build_plan",
     "export_dataset",
+    "iter_delivered_pseudonyms",
     "plan_run",
     "pseudonym",
     "publish",

@@ -394,21 +394,29 @@ def run_part(request: ExportRequest, plan: RunPlan, index: int) -> dict[str, Any
         raise
 
 
+def _delivered_persons(session, request, dataset, part, small) -> Iterator[list[tuple]]:
+    """Batches of the person rows that enter the person map: admitted (no objection, consent
+    where required) and outside the k-anonymity classes below the threshold (``small``)."""
+    sql, params = _person_query(session, request, dataset, part)
+    for batch in session.stream(sql, params):
+        yield [
+            row
+            for row in batch
+            if _admitted(request, row[1]) == "admitted"
+            and not (small and _class_of(row, dataset, session.postgres) in small)
+        ]
+
+
 def _load_person_map(session, request, dataset, part, small) -> dict[int, str] | None:
     """Fills export_person; returns person_id -> internal key when free text needs names."""
     needs_names = any(table.needs_python for table in dataset.tables)
     keys: dict[int, str] | None = {} if needs_names else None
-    sql, params = _person_query(session, request, dataset, part)
     # Each batch is loaded before the next is fetched: FETCH and COPY take turns on the
     # connection, and memory holds one batch.
-    for batch in session.stream(sql, params):
+    for batch in _delivered_persons(session, request, dataset, part, small):
         rows = []
         for row in batch:
             person_key = row[1]
-            if _admitted(request, person_key) != "admitted":
-                continue
-            if small and _class_of(row, dataset, session.postgres) in small:
-                continue
             rows.append(
                 (row[0], pseudonym(request.key, person_key), shift_days(request.key, person_key))
             )
@@ -417,6 +425,23 @@ def _load_person_map(session, request, dataset, part, small) -> dict[int, str] |
         session.load("export_person", ("person_id", "pseudonym", "shift_days"), rows)
     session.analyze("export_person")
     return keys
+
+
+def iter_delivered_pseudonyms(request: ExportRequest, plan: RunPlan) -> Iterator[list[str]]:
+    """The project pseudonyms of the persons the parts of ``plan`` deliver, in batches.
+
+    The person map of every part at once, by the rules of ``run_part`` (objections, consent,
+    the classes below the threshold recorded in the plan), read from the warehouse as it is
+    now: for a caller that must know who a dataset delivered without reading its files back (a
+    specification without the pseudonym column). Only the warehouse is queried, in one
+    transaction held while the batches are consumed.
+    """
+    dataset = request.dataset_plan()
+    small = {tuple(key) for key in plan.small_classes}
+    session = _Session(request.alias)
+    with session.open():
+        for batch in _delivered_persons(session, request, dataset, None, small):
+            yield [pseudonym(request.key, row[1]) for row in batch]
 
 
 def _load_cohort_visits(session: _Session, request: ExportRequest) -> bool:

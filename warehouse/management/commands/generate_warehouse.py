@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
+from warehouse.disclosure import assign_record_keys
 from warehouse.models import Person
 from warehouse.selectors import forget_fill_rates
 from warehouse.synthetic.clinical import missing_codes
@@ -57,6 +58,9 @@ class Command(BaseCommand):
                 "Run again with --replace to empty them first."
             ) from None
         forget_fill_rates()
+        # Feasibility counts perturb by the persons' record keys: new persons get theirs now (a
+        # replaced warehouse holds other persons under the same ids: all are drawn again).
+        assign_record_keys(reset=replace)
         if verbosity >= 1:
             self.stdout.write(
                 f"Synthetic warehouse, size {size}, seed {seed}: {summary.persons:,} persons, "
