@@ -15,6 +15,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
 from django.core.files.storage import default_storage
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
@@ -27,10 +28,12 @@ from django.utils.translation import gettext_lazy
 
 from access import register
 from access.models import (
+    TO_MATCH_STATUSES,
     Answer,
     Channel,
     EntryEffect,
     Kind,
+    ObjectionOverride,
     OppositionRequest,
     Outcome,
     PublicAttempt,
@@ -38,7 +41,9 @@ from access.models import (
     Scope,
     new_receipt_number,
 )
+from eds_portal.addresses import address_hash, address_hashes
 from eds_portal.audit import record_event
+from eds_portal.authz import Permission, has_permission
 from eds_portal.notifications import notify
 from eds_portal.roles import Role
 from warehouse import vault
@@ -56,9 +61,16 @@ def birth_date_check(receipt_number: str, birth_date: date) -> str:
     ).hexdigest()
 
 
-def source_hash(address: str) -> str:
-    """The connection's address as a salted hash: floods are counted, addresses not kept."""
-    return salted_hmac("access.opposition.source", address or "unknown").hexdigest()
+def source_hash(address: str | None) -> str:
+    """The connection's address under the period's rotating key (LOG-04): floods are counted
+    within a period; once the period's key is deleted, nobody can tell whose address it was."""
+    return address_hash(address or "unknown")
+
+
+def source_hashes(address: str | None) -> list[str]:
+    """This period's hash first, then the previous period's while its key is kept: an hour's
+    flood window that straddles the change of key still counts every attempt."""
+    return address_hashes(address or "unknown")
 
 
 def _users_with(role: Role):
@@ -277,6 +289,10 @@ def record_withdrawal(
                 ends=entry,
             ).number
         )
+    # Counted again in feasibility counts, unless another warehouse-wide objection stays.
+    from access.objection_flags import unflag_on_commit
+
+    unflag_on_commit(list(objection.register_entries.filter(effect=EntryEffect.OBJECT)))
     objection.status = RequestStatus.WITHDRAWN
     objection.closed_at = now
     objection.suspended_since = None
@@ -349,6 +365,10 @@ def _take_effect(request: OppositionRequest, *, by: Any, person_key: str, now: d
     from access.provisioning.propagation import propagate_on_commit
 
     propagate_on_commit(entry)
+    # Feasibility counts stop counting a warehouse-wide objector (warehouse flag, after commit).
+    from access.objection_flags import flag_on_commit
+
+    flag_on_commit(entry)
     return entry.number
 
 
@@ -706,3 +726,46 @@ def send_answer(
     return _record_answer(
         request, by=by, outcome=outcome, reasons=reasons.strip(), channel=channel, now=now
     )
+
+
+# --- Overrides of the pending-objection gate (OPP-09, OPP-10) -----------------------------------
+
+
+@transaction.atomic
+def record_objection_override(
+    *, by: Any, request: OppositionRequest, project: Any, reason: str
+) -> ObjectionOverride:
+    """The DPO lets ``project`` be provisioned although ``request`` is not matched yet.
+
+    Only the DPO; only for an objection still waiting for identity matching or an ID copy that
+    may cover the project; once per request and project; with a written reason, kept as it was
+    written. The audit event names the receipt and the project's reference, never anyone.
+    """
+    from access.formalities.gates import ON_THE_WAY, PROVISIONABLE
+
+    if not has_permission(by, Permission.MANAGE_OPPOSITIONS):
+        raise PermissionDenied
+    request = _locked(request)
+    if request.kind != Kind.OBJECTION or request.status not in TO_MATCH_STATUSES:
+        raise RefusedAction(
+            _("Only an objection waiting for identity matching or an ID copy holds up a project.")
+        )
+    if project.status not in PROVISIONABLE | ON_THE_WAY:
+        raise RefusedAction(_("This project is not on its way to provisioning."))
+    if request.scope == Scope.PROJECTS and not request.projects.filter(pk=project.pk).exists():
+        raise RefusedAction(_("This objection does not name this project."))
+    reason = reason.strip()
+    if not reason:
+        raise RefusedAction(_("Give the reason for the override; it is kept with the decision."))
+    if ObjectionOverride.objects.filter(request=request, project=project).exists():
+        raise RefusedAction(_("An override is already recorded for this request and project."))
+    override = ObjectionOverride.objects.create(
+        request=request, project=project, reason=reason, by=by, at=timezone.now()
+    )
+    record_event(
+        action="opposition.override_recorded",
+        actor=by,
+        target=override,
+        after={"receipt": request.receipt_number, "project": project.reference},
+    )
+    return override

@@ -7,9 +7,15 @@ from typing import Any
 
 from django.utils import timezone
 
-from access.actions import Intake, record_staff_request, submit_online_request
+from access.actions import (
+    Intake,
+    mark_not_matched,
+    record_objection_override,
+    record_staff_request,
+    submit_online_request,
+)
 from access.models import Channel, OppositionRequest, RequesterRole, Scope
-from access.selectors import objectable_projects
+from access.selectors import objectable_projects, projects_held_up_by
 from warehouse import vault
 
 
@@ -57,8 +63,16 @@ def publish_approved(secretariat: Any) -> list[Any]:
     return published
 
 
-def load(staff: Any) -> tuple[list[OppositionRequest], Any]:
-    """Three requests (idempotent: none if some exist) and an identity left for the visitor."""
+def load(
+    staff: Any, *, identity_officer: Any = None, dpo: Any = None
+) -> tuple[list[OppositionRequest], Any]:
+    """Three requests (idempotent: none if some exist) and an identity left for the visitor.
+
+    Two wait for the identity officer; objections not matched yet hold up provisioning (OPP-09,
+    OPP-10), so the DPO's demo account lets the published project go ahead despite them (an
+    override, written on the DPO's page), and ``make run``'s data steward can provision it at
+    once. The third, about nobody in the warehouse, is recorded as not matched.
+    """
     rows = vault.demo_identities(4)
     if OppositionRequest.objects.exists() or len(rows) < 4:
         return [], rows[3] if len(rows) >= 4 else None
@@ -118,4 +132,23 @@ def load(staff: Any) -> tuple[list[OppositionRequest], Any]:
             origin="demo",
         )
     )
+    if identity_officer is not None:
+        created[2] = mark_not_matched(
+            by=identity_officer,
+            request=created[2],
+            method="démo : aucune personne de l'entrepôt ne correspond",
+        )
+    if dpo is not None:
+        for request in created[:2]:
+            for held_up in projects_held_up_by(request):
+                record_objection_override(
+                    by=dpo,
+                    request=request,
+                    project=held_up,
+                    reason=(
+                        "Démonstration : le projet peut être alimenté avant l'identification "
+                        "de cette demande ; si la personne est retrouvée, elle est exclue des "
+                        "livraisons suivantes et l'équipe du projet est prévenue (OPP-11)."
+                    ),
+                )
     return created, rows[3]

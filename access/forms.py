@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from access.actions import Intake
 from access.models import Channel, Outcome, RequesterRole, Scope
 from access.selectors import objectable_projects
+from projects.models import Project
 from warehouse.reference import association_names
 
 IDENTITY_FIELDS = (
@@ -355,3 +356,29 @@ class AnswerForm(forms.Form):
     channel = forms.ChoiceField(
         label=_("Sent by"), choices=[(Channel.EMAIL, _("E-mail")), (Channel.POST, _("Post"))]
     )
+
+
+class ProjectOptionField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return f"{obj.reference} — {obj.title}"
+
+
+class ObjectionOverrideForm(forms.Form):
+    """The DPO lets one project be provisioned although this objection is not matched yet."""
+
+    project = ProjectOptionField(label=_("Project"), queryset=None, empty_label=None)
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_(
+            "Why this project may receive data before the objection is matched. Kept as written "
+            "and shown to the staff; do not write the person's identity."
+        ),
+    )
+
+    def __init__(self, *args, projects, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["project"].queryset = Project.objects.filter(
+            pk__in=[p.pk for p in projects]
+        ).order_by("reference")

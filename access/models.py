@@ -208,7 +208,8 @@ class OppositionRequest(models.Model):
     candidates_waiting = models.BooleanField(_("new candidates to review"), default=False)
     effective_at = models.DateTimeField(_("effective at"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
-    # Where the public submission came from, as a salted hash: the flood limit counts it.
+    # Where the public submission came from, as a hash under the period's rotating key
+    # (eds_portal.addresses): the flood limit counts it; it leads to nobody once the key is gone.
     source_hash = models.CharField(max_length=64, blank=True, db_index=True)
 
     class Meta:
@@ -376,7 +377,10 @@ class RegisterCounter(models.Model):
 
 
 class PublicAttempt(models.Model):
-    """Public submissions and status look-ups, counted per salted source hash (flood limits)."""
+    """Public submissions and status look-ups, counted per source hash (flood limits).
+
+    The hash is the connection's address under the period's rotating key (LOG-04).
+    """
 
     class Purpose(models.TextChoices):
         SUBMISSION = "submission", "submission"
@@ -395,7 +399,99 @@ class PublicAttempt(models.Model):
         return f"{self.purpose} {self.at:%Y-%m-%d %H:%M}"
 
 
-from access.models_consent import *  # noqa: E402, F403  consent register
-from access.models_formalities import *  # noqa: E402, F403  formalities and gates
-from access.models_provisioning import *  # noqa: E402, F403  provisioning runs
-from access.models_transparency import *  # noqa: E402, F403  transparency portal
+class OverrideQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise PermissionError("objection overrides are append-only")
+
+    def delete(self):
+        raise PermissionError("objection overrides are append-only")
+
+
+class ObjectionOverride(models.Model):
+    """The DPO lets one project be provisioned although an objection is not matched yet.
+
+    While an objection that may cover a project waits for identity matching or an ID copy, the
+    project's runs are refused (``access.formalities.gates.pending_objection_reasons``). The DPO
+    may decide otherwise for one request and one project, in writing; the decision is kept as it
+    was made (append-only: PostgreSQL refuses UPDATE and DELETE, migration 0008) and audited.
+    Once the objection is matched it applies to every later run, and to delivered datasets
+    through the propagation (OPP-11).
+    """
+
+    request = models.ForeignKey(
+        OppositionRequest,
+        on_delete=models.PROTECT,
+        related_name="overrides",
+        verbose_name=_("opposition request"),
+    )
+    project = models.ForeignKey(
+        "projects.Project", on_delete=models.PROTECT, related_name="+", verbose_name=_("project")
+    )
+    reason = models.TextField(_("reason"))
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
+    at = models.DateTimeField(_("decided at"), default=timezone.now)
+
+    objects = OverrideQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("objection override")
+        verbose_name_plural = _("objection overrides")
+        ordering = ["at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["request", "project"], name="override_once_per_project"
+            ),
+            models.CheckConstraint(condition=~Q(reason=""), name="override_has_reason"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.request} / {self.project_id}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise PermissionError("objection overrides are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("objection overrides are append-only")
+
+
+from access.models_consent import (  # noqa: E402, F401  consent register
+    Assent,
+    ConsentMethod,
+    ConsentRecord,
+    ConsentWithdrawal,
+    DataFate,
+    SubjectCategory,
+    WithdrawalChannel,
+    person_key_validator,
+)
+from access.models_formalities import (  # noqa: E402, F401  formalities and gates
+    DIRECTORY_REQUIRED,
+    FormalityRecord,
+    FormalityType,
+    PublicDirectory,
+)
+from access.models_provisioning import (  # noqa: E402, F401  provisioning runs
+    ACTIVE_RUN_STATUSES,
+    FINISHED_RUN_STATUSES,
+    DestructionCertificate,
+    PartStatus,
+    ProjectKeyGeneration,
+    Propagation,
+    PropagationStatus,
+    ProvisioningRun,
+    RunDelivery,
+    RunPart,
+    RunStatus,
+)
+from access.models_transparency import (  # noqa: E402, F401  transparency portal
+    Publication,
+    PublicationKind,
+    PublicPage,
+)

@@ -69,6 +69,11 @@ urlpatterns = [
         name="opposition_answer",
     ),
     path(
+        "registers/oppositions/<str:receipt>/override/",
+        views.ObjectionOverrideView.as_view(),
+        name="opposition_override",
+    ),
+    path(
         "registers/oppositions/<str:receipt>/letters/<int:pk>/",
         views.LetterView.as_view(),
         name="opposition_letter",

@@ -11,7 +11,14 @@ from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from access.models import OPEN_STATUSES, TO_MATCH_STATUSES, Kind, OppositionRequest
+from access.models import (
+    OPEN_STATUSES,
+    TO_MATCH_STATUSES,
+    Kind,
+    ObjectionOverride,
+    OppositionRequest,
+    Scope,
+)
 from projects.models import Project, ProjectStatus
 
 # Projects a person may object to by name: those the public can know about (approved and
@@ -72,3 +79,59 @@ def due_and_overdue(*, today=None) -> dict[str, list[OppositionRequest]]:
         "due": [r for r in rows if r.due_on >= today and not r.is_suspended],
         "suspended": [r for r in rows if r.is_suspended],
     }
+
+
+# --- Objections that hold up provisioning (OPP-09, OPP-10) --------------------------------------
+
+
+def _followed_projects() -> list[Project]:
+    from access.formalities.gates import ON_THE_WAY, PROVISIONABLE
+
+    return list(Project.objects.filter(status__in=PROVISIONABLE | ON_THE_WAY).order_by("reference"))
+
+
+def projects_held_up_by(request: OppositionRequest) -> list[Project]:
+    """Projects on their way to provisioning that this pending objection holds up.
+
+    Empty when the request is not an objection waiting for matching or an ID copy; projects
+    already overridden by the DPO are left out (``gates.pending_objection_reasons``).
+    """
+    if request.kind != Kind.OBJECTION or request.status not in TO_MATCH_STATUSES:
+        return []
+    overridden = set(request.overrides.values_list("project_id", flat=True))
+    named = (
+        None if request.scope == Scope.ALL else set(request.projects.values_list("pk", flat=True))
+    )
+    return [
+        project
+        for project in _followed_projects()
+        if project.pk not in overridden and (named is None or project.pk in named)
+    ]
+
+
+def objections_holding_up_provisioning() -> list[dict]:
+    """Each pending objection with the projects it holds up (a fixed number of queries)."""
+    pending = list(
+        OppositionRequest.objects.filter(kind=Kind.OBJECTION, status__in=TO_MATCH_STATUSES)
+        .prefetch_related("projects")
+        .order_by("received_at", "receipt_number")
+    )
+    if not pending:
+        return []
+    projects = _followed_projects()
+    overridden = set(
+        ObjectionOverride.objects.filter(request__in=pending).values_list(
+            "request_id", "project_id"
+        )
+    )
+    rows = []
+    for request in pending:
+        named = None if request.scope == Scope.ALL else {p.pk for p in request.projects.all()}
+        held = [
+            project
+            for project in projects
+            if (request.pk, project.pk) not in overridden and (named is None or project.pk in named)
+        ]
+        if held:
+            rows.append({"request": request, "projects": held})
+    return rows

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from access import actions
+from access import actions, objection_flags
 
 
 @shared_task(ignore_result=True)
@@ -24,5 +24,20 @@ def send_opposition_reminders_task() -> int:
     return actions.send_deadline_reminders()
 
 
+@shared_task(ignore_result=True)
+def sync_objection_flags_task() -> dict:
+    """The warehouse's flags of warehouse-wide objectors become the register's (nightly)."""
+    summary = objection_flags.sync_all(by=None)
+    return {"flagged": summary.flagged, "unflagged": summary.unflagged, "total": summary.total}
+
+
 # Provisioning runs, delivery and destruction (issue 7): autodiscovery reads this module only.
-from access.provisioning.tasks import *  # noqa: E402, F403
+from access.provisioning.tasks import (  # noqa: E402, F401  named access.provisioning.tasks.*
+    destroy_superseded_dataset_task,
+    prepare_run_task,
+    propagate_objection_task,
+    publish_run_task,
+    reap_provisioning_runs_task,
+    sweep_datasets_task,
+    write_part_task,
+)

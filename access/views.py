@@ -29,17 +29,32 @@ from access.forms import (
     IdCopyRequestForm,
     IdCopyUploadForm,
     MatchForm,
+    ObjectionOverrideForm,
     OppositionForm,
     StaffOppositionForm,
     StatusLookupForm,
     WithdrawalForm,
 )
 from access.letters import addressee_for, letter_context, letter_pdf
-from access.models import Answer, Kind, OppositionRequest, PublicAttempt, RequestStatus
+from access.models import (
+    TO_MATCH_STATUSES,
+    Answer,
+    Kind,
+    OppositionRequest,
+    PublicAttempt,
+    RequestStatus,
+)
 from access.provisioning.propagation import deliveries_for
-from access.selectors import due_and_overdue, filtered_requests, objectable_projects
+from access.selectors import (
+    due_and_overdue,
+    filtered_requests,
+    objectable_projects,
+    objections_holding_up_provisioning,
+    projects_held_up_by,
+)
 from eds_portal.audit import record_event
 from eds_portal.authz import Permission, has_permission
+from eds_portal.middleware import client_ip
 from eds_portal.views.base import PermissionView, PublicView
 from warehouse import vault
 from warehouse.reference import association_names
@@ -55,13 +70,16 @@ AGREEING_FIELDS = {
 }
 
 
-def _client_address(request: HttpRequest) -> str:
-    return request.META.get("REMOTE_ADDR", "")
+def _origins(request: HttpRequest) -> list[str]:
+    """The connection's rotating hashes, this period's first (never the address: LOG-04)."""
+    return actions.source_hashes(client_ip(request))
 
 
-def _recent_attempts(purpose: str, origin: str) -> int:
+def _recent_attempts(purpose: str, origins: list[str]) -> int:
     since = timezone.now() - timedelta(hours=1)
-    return PublicAttempt.objects.filter(purpose=purpose, source_hash=origin, at__gte=since).count()
+    return PublicAttempt.objects.filter(
+        purpose=purpose, source_hash__in=origins, at__gte=since
+    ).count()
 
 
 # --- Public -------------------------------------------------------------------------------------
@@ -93,8 +111,8 @@ class OppositionFormView(PublicView):
         form = OppositionForm(request.POST)
         if not form.is_valid():
             return self._render(request, form, status=400)
-        origin = actions.source_hash(_client_address(request))
-        recent = _recent_attempts(PublicAttempt.Purpose.SUBMISSION, origin)
+        origins = _origins(request)
+        recent = _recent_attempts(PublicAttempt.Purpose.SUBMISSION, origins)
         if recent >= settings.EDS_OPPOSITION_SUBMISSIONS_CEILING:
             # Never dropped silently: the form stays filled, the message says what to do.
             return self._render(request, form, status=429, flood="ceiling")
@@ -102,7 +120,7 @@ class OppositionFormView(PublicView):
             "confirm_another"
         ):
             return self._render(request, form, status=429, flood="confirm")
-        opposition = actions.submit_online_request(intake=form.intake(), origin=origin)
+        opposition = actions.submit_online_request(intake=form.intake(), origin=origins[0])
         request.session[SENT_KEY] = opposition.receipt_number
         return redirect("opposition_sent")
 
@@ -130,8 +148,8 @@ class OppositionStatusView(PublicView):
 
     def post(self, request: HttpRequest) -> HttpResponse:
         form = StatusLookupForm(request.POST)
-        origin = actions.source_hash(_client_address(request))
-        failures = _recent_attempts(PublicAttempt.Purpose.STATUS_FAILURE, origin)
+        origins = _origins(request)
+        failures = _recent_attempts(PublicAttempt.Purpose.STATUS_FAILURE, origins)
         if failures >= settings.EDS_OPPOSITION_STATUS_FAILURES_PER_HOUR:
             form.is_valid()
             form.add_error(
@@ -150,7 +168,7 @@ class OppositionStatusView(PublicView):
         )
         if opposition is None or not constant_time_compare(opposition.birth_date_check, check):
             PublicAttempt.objects.create(
-                purpose=PublicAttempt.Purpose.STATUS_FAILURE, source_hash=origin
+                purpose=PublicAttempt.Purpose.STATUS_FAILURE, source_hash=origins[0]
             )
             form.add_error(
                 None,
@@ -267,6 +285,9 @@ class OppositionDetailView(PermissionView):
                 "may_match": has_permission(user, Permission.MATCH_IDENTITIES),
                 "may_manage": has_permission(user, Permission.MANAGE_OPPOSITIONS),
                 "may_record": has_permission(user, Permission.RECORD_OPPOSITION),
+                "may_override": has_permission(user, Permission.MANAGE_OPPOSITIONS)
+                and opposition.kind == Kind.OBJECTION
+                and opposition.status in TO_MATCH_STATUSES,
                 "extension_form": ExtensionForm(),
                 "answer_form": AnswerForm(),
                 "withdrawal_form": WithdrawalForm(initial={"received_on": timezone.localdate()}),
@@ -474,7 +495,8 @@ class LetterPdfView(_LetterMixin, PermissionView):
 
 
 class DeadlinesView(PermissionView):
-    """The DPO's page (OPP-04): overdue, due within the reminder window, suspended."""
+    """The DPO's page (OPP-04): overdue, due within the reminder window, suspended; and the
+    objections not matched yet that hold up a project's provisioning (OPP-09, OPP-10)."""
 
     permission = Permission.MANAGE_OPPOSITIONS
 
@@ -484,10 +506,60 @@ class DeadlinesView(PermissionView):
             "access/opposition_deadlines.html",
             {
                 **due_and_overdue(),
+                "holding_up": objections_holding_up_provisioning(),
                 "today": timezone.localdate(),
                 "days": settings.EDS_OPPOSITION_REMINDER_DAYS,
             },
         )
+
+
+class ObjectionOverrideView(PermissionView):
+    """The DPO lets a project be provisioned although this objection is not matched yet."""
+
+    permission = Permission.MANAGE_OPPOSITIONS
+    template_name = "access/opposition_override.html"
+
+    def _render(self, request, opposition, form=None, *, status=200):
+        held_up = projects_held_up_by(opposition)
+        return TemplateResponse(
+            request,
+            self.template_name,
+            {
+                "req": opposition,
+                "held_up": held_up,
+                "overrides": list(
+                    opposition.overrides.select_related("project", "by").order_by("at", "pk")
+                ),
+                "form": form or ObjectionOverrideForm(projects=held_up),
+            },
+            status=status,
+        )
+
+    def get(self, request: HttpRequest, receipt: str) -> HttpResponse:
+        return self._render(request, _opposition(receipt))
+
+    def post(self, request: HttpRequest, receipt: str) -> HttpResponse:
+        opposition = _opposition(receipt)
+        form = ObjectionOverrideForm(request.POST, projects=projects_held_up_by(opposition))
+        if form.is_valid():
+            project = form.cleaned_data["project"]
+            try:
+                actions.record_objection_override(
+                    by=request.user,
+                    request=opposition,
+                    project=project,
+                    reason=form.cleaned_data["reason"],
+                )
+            except actions.RefusedAction as refused:
+                form.add_error(None, str(refused))
+            else:
+                messages.success(
+                    request,
+                    _("Override recorded: %(receipt)s no longer holds up %(project)s.")
+                    % {"receipt": opposition.receipt_number, "project": project.reference},
+                )
+                return redirect("opposition_override", receipt=receipt)
+        return self._render(request, opposition, form, status=400)
 
 
 class RegisterView(PermissionView):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextvars
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -25,15 +25,65 @@ GENESIS_HASH = "0" * 64
 # Any constant will do; it only has to be the same for every process appending to the chain.
 _ADVISORY_LOCK_KEY = 0x45445341  # "EDSA"
 
-_request_ip: contextvars.ContextVar[str | None] = contextvars.ContextVar("audit_ip", default=None)
+
+def _never() -> bool:
+    return False
+
+
+def _always() -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class RequestAddress:
+    """The client's address during a request, and what tells whether it may be kept.
+
+    The two questions are asked only when an event is written (they may read the session).
+    """
+
+    ip: str | None
+    public_page: Callable[[], bool] = _never
+    signed_in: Callable[[], bool] = _always
+
+
+_request_address: contextvars.ContextVar[RequestAddress | None] = contextvars.ContextVar(
+    "audit_address", default=None
+)
+
+
+def set_request_address(
+    ip: str | None,
+    *,
+    public_page: Callable[[], bool] = _never,
+    signed_in: Callable[[], bool] = _always,
+) -> contextvars.Token:
+    return _request_address.set(RequestAddress(ip, public_page, signed_in))
 
 
 def set_request_ip(ip: str | None) -> contextvars.Token:
-    return _request_ip.set(ip)
+    """An address kept as it is (a staff context)."""
+    return set_request_address(ip)
 
 
 def reset_request_ip(token: contextvars.Token) -> None:
-    _request_ip.reset(token)
+    _request_address.reset(token)
+
+
+def _request_ip_or_hash(actor_id: int | None) -> tuple[str | None, str]:
+    """(ip, client_hash) of an event written during the current request (LOG-04).
+
+    Staff signed in: the address. A public page (the objection form, the status page, the
+    transparency portal), or a request by nobody signed in: a hash under the period's rotating
+    key (``eds_portal.addresses``), never the address.
+    """
+    address = _request_address.get()
+    if address is None or not address.ip:
+        return None, ""
+    if address.public_page() or (actor_id is None and not address.signed_in()):
+        from eds_portal.addresses import address_hash
+
+        return None, address_hash(address.ip)
+    return address.ip, ""
 
 
 def _jsonable(value: Any) -> Any:
@@ -59,6 +109,7 @@ def compute_hash(
     after: Any,
     ip: str | None,
     prev_hash: str,
+    client_hash: str = "",
 ) -> str:
     payload = {
         "seq": seq,
@@ -72,6 +123,9 @@ def compute_hash(
         "ip": ip,
         "prev_hash": prev_hash,
     }
+    # Only when set: events written before the field existed keep the hash they were given.
+    if client_hash:
+        payload["client_hash"] = client_hash
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
@@ -88,6 +142,7 @@ def _event_hash(event: AuditEvent) -> str:
         after=event.after,
         ip=event.ip,
         prev_hash=event.prev_hash,
+        client_hash=event.client_hash,
     )
 
 
@@ -112,14 +167,18 @@ def record_event(
 
     ``actor`` is a user or None for the system; ``target`` a model instance, or name it with
     ``target_type`` and ``target_id``. ``before`` and ``after`` hold JSON-able values with as
-    little personal data as possible (LOG-04): ids and states, not names.
+    little personal data as possible (LOG-04): ids and states, not names. Without ``ip``, the
+    request's address is recorded, or only its rotating hash for public and anonymous requests
+    (``_request_ip_or_hash``); an explicit ``ip`` is kept as it is.
     """
     if target is not None:
         target_type, target_id = target_of(target)
     actor_id = getattr(actor, "pk", None) if actor is not None else None
     if actor is not None and not getattr(actor, "is_authenticated", False):
         actor_id = None
-    ip = ip if ip is not None else _request_ip.get()
+    client_hash = ""
+    if ip is None:
+        ip, client_hash = _request_ip_or_hash(actor_id)
     before, after = _jsonable(before), _jsonable(after)
 
     with transaction.atomic(using="default"):
@@ -142,6 +201,7 @@ def record_event(
             after=after,
             ip=ip,
             prev_hash=prev_hash,
+            client_hash=client_hash,
         )
         return AuditEvent.objects.create(
             seq=seq,
@@ -153,6 +213,7 @@ def record_event(
             before=before,
             after=after,
             ip=ip,
+            client_hash=client_hash,
             prev_hash=prev_hash,
             hash=digest,
         )

@@ -10,7 +10,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from eds_portal.audit import reset_request_ip, set_request_ip
+from eds_portal.audit import reset_request_ip, set_request_address
 
 
 def client_ip(request: HttpRequest) -> str | None:
@@ -20,14 +20,29 @@ def client_ip(request: HttpRequest) -> str | None:
     return get_client_ip_address(request) or None
 
 
+# Set by ``PublicView`` (objection form, status page, transparency portal): their events record
+# only a hash of the address, whoever is signed in.
+PUBLIC_PAGE_ATTRIBUTE = "eds_public_page"
+
+
 class AuditContextMiddleware:
-    """Makes the client's address available to ``record_event`` during the request."""
+    """Makes the client's address available to ``record_event`` during the request.
+
+    Whether it is kept or hashed (LOG-04) is asked when an event is written: by then the login
+    view or the API's token authentication may have set ``request.user``.
+    """
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        token = set_request_ip(client_ip(request))
+        token = set_request_address(
+            client_ip(request),
+            public_page=lambda: getattr(request, PUBLIC_PAGE_ATTRIBUTE, False),
+            signed_in=lambda: bool(
+                getattr(request, "user", None) and request.user.is_authenticated
+            ),
+        )
         try:
             return self.get_response(request)
         finally:

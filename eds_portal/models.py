@@ -130,6 +130,9 @@ class AuditEvent(models.Model):
     before = models.JSONField(_("before"), null=True, blank=True)
     after = models.JSONField(_("after"), null=True, blank=True)
     ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    # Events of public pages and anonymous requests: the address under the period's rotating
+    # key (eds_portal.addresses), never the address itself (LOG-04). Empty on older events.
+    client_hash = models.CharField(_("client address hash"), max_length=64, blank=True, default="")
     prev_hash = models.CharField(_("previous hash"), max_length=64)
     hash = models.CharField(_("hash"), max_length=64, unique=True)
 
@@ -151,6 +154,28 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("The audit trail is append-only: events cannot be deleted.")
+
+
+class AddressKey(models.Model):
+    """The random salt of one period of client-address hashes (LOG-04).
+
+    A hash is HMAC(SECRET_KEY and this salt, address): within the period the same address
+    gives the same hash (floods can be followed); another period gives another one; once the
+    row is deleted (``purge_address_keys``, nightly) nobody can tell which address it was, even
+    by trying every IPv4 address, since the salt was random and kept nowhere else.
+    """
+
+    starts_on = models.DateField(_("period starts on"), unique=True)
+    salt = models.CharField(max_length=64)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("address key")
+        verbose_name_plural = _("address keys")
+        ordering = ["-starts_on"]
+
+    def __str__(self) -> str:
+        return f"address key of {self.starts_on}"
 
 
 class Notification(models.Model):

@@ -9,6 +9,7 @@ from django.db.models.signals import post_save
 from django.dispatch import receiver
 
 from eds_portal.audit import record_event
+from eds_portal.middleware import client_ip
 
 
 @receiver(user_logged_in)
@@ -28,11 +29,16 @@ def audit_login_failed(sender, credentials, request=None, **kwargs):
     # when it names a real account (LOG-04).
     username = (credentials or {}).get("username") or ""
     account = get_user_model().objects.filter(email__iexact=username).only("pk").first()
+    # The address is kept, although nobody is signed in (other anonymous events keep only a
+    # rotating hash): the login form is the staff's door, not a patient's, and guessing a staff
+    # password is a security incident whose source may have to be reported within the trail's
+    # retention, long after a hash's key is deleted (django-axes keeps it for throttling too).
     record_event(
         action="auth.login_failed",
         target_type="eds_portal.user" if account else "",
         target_id=str(account.pk) if account else "",
         after={"known_account": account is not None},
+        ip=client_ip(request) if request is not None else None,
     )
 
 

@@ -50,6 +50,14 @@ def verify_audit_chain_task() -> dict:
 
 
 @shared_task(ignore_result=True)
+def purge_address_keys_task() -> list[str]:
+    """LOG-04: the keys of client-address hashes past their retention are deleted (audited)."""
+    from eds_portal.addresses import purge_address_keys
+
+    return [day.isoformat() for day in purge_address_keys()]
+
+
+@shared_task(ignore_result=True)
 def clear_expired_sessions_task() -> int:
     count, _details = Session.objects.filter(expire_date__lt=timezone.now()).delete()
     return count

@@ -1,4 +1,5 @@
-"""Whether a project may be provisioned: every gate, every reason (GOV-02, TRA-09, CON-07).
+"""Whether a project may be provisioned: every gate, every reason (GOV-02, TRA-09, CON-07,
+OPP-09, OPP-10).
 
 ``provisioning_blockers`` is the one answer. The provisioning task calls it again when it runs
 (GOV-02: enforced in the background, not only in the page); the project page shows it.
@@ -11,9 +12,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
+from django.db.models import Exists, OuterRef, Q
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
+from access.models import TO_MATCH_STATUSES, Kind, ObjectionOverride, OppositionRequest, Scope
 from access.models_formalities import DIRECTORY_REQUIRED, FormalityRecord, PublicDirectory
 from projects.models import (
     Decision,
@@ -40,12 +43,7 @@ def add_months(moment: datetime, months: int) -> datetime:
 
 def current_decision(project: Project) -> Decision | None:
     """The commission's decision in force: the latest one that no other supersedes."""
-    return (
-        Decision.objects.filter(project=project, superseded_by__isnull=True)
-        .select_related("version")
-        .order_by("-decided_at", "-pk")
-        .first()
-    )
+    return Decision.objects.filter(project=project).in_force().select_related("version").first()
 
 
 def current_formality(project: Project) -> FormalityRecord | None:
@@ -124,6 +122,52 @@ def publication_reasons(project: Project) -> list[str]:
     return formality_reasons(project) + revised_version_reasons(project)
 
 
+# Receipt numbers named in one reason; the rest are counted (the DPO's page lists them all).
+PENDING_RECEIPTS_SHOWN = 20
+
+
+def pending_objection_reasons(project: Project) -> list[str]:
+    """Objections still waiting for identity matching or an ID copy that may cover ``project``.
+
+    OPP-09, OPP-10: until the identity officer has matched an objection, the register cannot
+    exclude its person, and the one-month matching deadline outlasts the information window:
+    a run now could deliver a person who objected. Such a request (scope ALL, or PROJECTS naming
+    this project) refuses the run until it is matched (applied), found to concern nobody in the
+    warehouse (not matched: re-matched at each ingestion), refused, withdrawn or closed, or the
+    DPO recorded an override for this project. The reason names receipt numbers, never anyone.
+    One query; none for a project that is not on its way to data (its status says why).
+    """
+    if project.status not in PROVISIONABLE | ON_THE_WAY:
+        return []
+    names_project = OppositionRequest.projects.through.objects.filter(
+        oppositionrequest_id=OuterRef("pk"), project_id=project.pk
+    )
+    overridden = ObjectionOverride.objects.filter(request_id=OuterRef("pk"), project_id=project.pk)
+    receipts = list(
+        OppositionRequest.objects.filter(kind=Kind.OBJECTION, status__in=TO_MATCH_STATUSES)
+        .filter(Q(scope=Scope.ALL) | Q(scope=Scope.PROJECTS) & Exists(names_project))
+        .exclude(Exists(overridden))
+        .order_by("received_at", "receipt_number")
+        .values_list("receipt_number", flat=True)
+    )
+    if not receipts:
+        return []
+    shown = ", ".join(receipts[:PENDING_RECEIPTS_SHOWN])
+    if len(receipts) > PENDING_RECEIPTS_SHOWN:
+        shown = _("%(receipts)s and %(count)s more") % {
+            "receipts": shown,
+            "count": len(receipts) - PENDING_RECEIPTS_SHOWN,
+        }
+    return [
+        _(
+            "Objections that may cover this project are waiting for identity matching or for "
+            "a copy of an ID document (%(receipts)s): no data until each is settled or the DPO "
+            "records an override for this project (OPP-09, OPP-10)."
+        )
+        % {"receipts": shown}
+    ]
+
+
 def provisioning_blockers(project: Project, *, on: date | datetime | None = None) -> list[str]:
     """Every reason why ``project`` may not be provisioned at ``on`` (now by default).
 
@@ -159,6 +203,7 @@ def provisioning_blockers(project: Project, *, on: date | datetime | None = None
             reasons.append(_("The access period ended on %(date)s.") % {"date": _day(access_end)})
     if project.requires_consent and not consenting_persons(project, on=moment):
         reasons.append(_("This project relies on consent and no valid consent is recorded."))
+    reasons.extend(pending_objection_reasons(project))
     return reasons
 
 

@@ -59,9 +59,7 @@ def processing_rows() -> list[dict]:
             ),
             Prefetch(
                 "decisions",
-                queryset=Decision.objects.filter(superseded_by__isnull=True).order_by(
-                    "-decided_at", "-pk"
-                ),
+                queryset=Decision.objects.in_force(),
                 to_attr="current_decisions",
             ),
             Prefetch(

@@ -6,8 +6,8 @@ from django.http import HttpRequest
 
 from access.formalities.gates import gate_state
 from eds_portal.authz import Permission, has_permission
-from projects.detail_sections import DetailSection, register_detail_section
 from projects.models import Project, ProjectStatus
+from projects.page_sections import PageSection, register_page_section
 
 S = ProjectStatus
 SHOWN = frozenset({S.APPROVED, S.FORMALITIES, S.PUBLISHED, S.ACTIVE, S.SUSPENDED, S.CLOSED})
@@ -26,8 +26,8 @@ def gates_context(request: HttpRequest, project: Project) -> dict | None:
 
 
 def register() -> None:
-    register_detail_section(
-        DetailSection(
+    register_page_section(
+        PageSection(
             "provisioning_gates",
             "access/formalities/_gates_section.html",
             gates_context,

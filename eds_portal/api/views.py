@@ -54,6 +54,7 @@ class AuditEventSerializer(serializers.ModelSerializer):
             "before",
             "after",
             "ip",
+            "client_hash",
             "prev_hash",
             "hash",
         ]

@@ -109,6 +109,7 @@ CSV_COLUMNS = [
     "before",
     "after",
     "ip",
+    "client_hash",
     "prev_hash",
     "hash",
 ]
@@ -129,6 +130,7 @@ def _csv_rows(filters: AuditFilters) -> Iterator[list]:
             _json(event.before),
             _json(event.after),
             event.ip or "",
+            event.client_hash,
             event.prev_hash,
             event.hash,
         ]

@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from django.views import View
 
 from eds_portal.authz import Permission, has_permission
+from eds_portal.middleware import PUBLIC_PAGE_ATTRIBUTE
 
 PUBLIC = "public"
 AUTHENTICATED = "authenticated"
@@ -22,6 +23,11 @@ AUTHENTICATED = "authenticated"
 
 class PublicView(View):
     access: ClassVar[str | Permission] = PUBLIC
+
+    def setup(self, request: HttpRequest, *args, **kwargs) -> None:
+        # The public's pages: the audit trail keeps only a hash of the address (LOG-04).
+        setattr(request, PUBLIC_PAGE_ATTRIBUTE, True)
+        super().setup(request, *args, **kwargs)
 
 
 class AuthenticatedView(View):

@@ -18,15 +18,18 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if settings.PRODUCTION:
             raise CommandError("Demo data is never created in production.")
-        email = next(a.email for a in DEMO_ACCOUNTS if Role.SECRETARIAT in a.roles)
-        staff = User.objects.filter(email=email).first()
+        staff = self._account(Role.SECRETARIAT)
         if staff is None:
             raise CommandError("Run load_demo first: the demo secretariat does not exist.")
         for project in demo.publish_approved(staff):
             self.stdout.write(
                 f"  {project.reference} {project.get_status_display()}: {project.title}"
             )
-        created, visitor = demo.load(staff)
+        created, visitor = demo.load(
+            staff,
+            identity_officer=self._account(Role.IDENTITY_OFFICER),
+            dpo=self._account(Role.DPO),
+        )
         for request in created:
             self.stdout.write(f"  {request.receipt_number} {request.get_status_display()}")
         if visitor is not None:
@@ -35,3 +38,8 @@ class Command(BaseCommand):
                 f"{visitor.birth_name} {visitor.first_names}, {visitor.sex}, "
                 f"born {visitor.birth_date:%d/%m/%Y} in {visitor.birth_place_name}"
             )
+
+    @staticmethod
+    def _account(role: Role) -> User | None:
+        email = next((a.email for a in DEMO_ACCOUNTS if role in a.roles), None)
+        return User.objects.filter(email=email).first() if email else None
