@@ -260,7 +260,7 @@ def child_c(data: dict) -> dict:
     from django.conf import settings
 
     from access.models_provisioning import ProvisioningRun, RunStatus
-    from access.provisioning import actions
+    from access.provisioning import runs
     from eds_portal.celery import app
     from eds_portal.models import User
     from projects.models import Project
@@ -291,7 +291,7 @@ def child_c(data: dict) -> dict:
         steward = User.objects.get(pk=data["steward_id"])
 
         started = time.perf_counter()
-        run = actions.start_run(project=project, by=steward)
+        run = runs.start_run(project=project, by=steward)
         while True:
             status = ProvisioningRun.objects.filter(pk=run.pk).values_list("status", flat=True)[0]
             if status not in (RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.WRITING):

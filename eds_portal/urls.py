@@ -7,12 +7,18 @@ from django.views.i18n import set_language
 from django_otp.admin import OTPAdminSite
 from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerSplitView
 
+from eds_portal.api.notifications import NotificationList, NotificationsMarkRead
 from eds_portal.api.permissions import DenyUnlessDeclared
 from eds_portal.authz import Permission
+from eds_portal.views.api_token import ApiTokenView
 from eds_portal.views.audit import AuditExportView, AuditTrailView
 from eds_portal.views.auth import LoginView, LogoutView, TwoFactorSetupView, TwoFactorVerifyView
 from eds_portal.views.home import HealthView, HomeView
-from projects.api_token_views import ApiTokenView
+from eds_portal.views.notifications import (
+    NotificationBadgeView,
+    NotificationListView,
+    NotificationOpenView,
+)
 
 # The administration site asks for the second factor too.
 admin.site.__class__ = OTPAdminSite
@@ -45,6 +51,10 @@ urlpatterns = [
     path("accounts/two-factor/verify/", TwoFactorVerifyView.as_view(), name="two_factor_verify"),
     path("audit/", AuditTrailView.as_view(), name="audit_trail"),
     path("audit/export.csv", AuditExportView.as_view(), name="audit_export"),
+    # The notifications of the signed-in user (eds_portal/views/notifications.py).
+    path("notifications/", NotificationListView.as_view(), name="notifications"),
+    path("notifications/badge/", NotificationBadgeView.as_view(), name="notifications_badge"),
+    path("notifications/<int:pk>/", NotificationOpenView.as_view(), name="notification_open"),
     path("i18n/setlang/", set_language, name="set_language"),
     path("healthz", HealthView.as_view(), name="healthz"),
     path("warehouse/", include("warehouse.urls")),
@@ -58,6 +68,12 @@ urlpatterns = [
     path("", include("access.urls")),
     path("account/api-token/", ApiTokenView.as_view(), name="api_token"),
     path("api/v1/", include("eds_portal.api.urls")),
+    path("api/v1/notifications/", NotificationList.as_view(), name="api_notifications"),
+    path(
+        "api/v1/notifications/read/",
+        NotificationsMarkRead.as_view(),
+        name="api_notifications_read",
+    ),
     path("api/v1/docs/", ApiDocsView.as_view(), name="api_docs"),
     path("api/v1/redoc/", ApiRedocView.as_view(), name="api_redoc"),
     path("api/v1/projects/", include("projects.api_urls")),

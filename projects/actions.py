@@ -28,7 +28,7 @@ from projects.models import (
     TeamMembership,
     TeamRole,
 )
-from projects.routes import propose_route
+from projects.regulatory_route import propose_route
 from projects.sections import BY_KEY
 
 TITLE_FALLBACK_LENGTH = 300

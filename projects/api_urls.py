@@ -1,22 +1,17 @@
 from django.urls import path
 
 from projects.api import (
-    AttachmentDetail,
-    AttachmentDownload,
-    AttachmentListCreate,
-    InvitationCreate,
-    InvitationDetail,
-    MemberDetail,
     ProjectDetail,
     ProjectListCreate,
     SectionDetail,
     SubmitProject,
-    TeamDetail,
-    VersionCompare,
     VersionDetail,
     VersionList,
     WithdrawProject,
 )
+from projects.attachment_api import AttachmentDetail, AttachmentDownload, AttachmentListCreate
+from projects.compare_api import VersionCompare
+from projects.team_api import InvitationCreate, InvitationDetail, MemberDetail, TeamDetail
 
 urlpatterns = [
     path("", ProjectListCreate.as_view(), name="api_projects"),

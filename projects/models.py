@@ -714,6 +714,16 @@ class WrittenAgreement(models.Model):
         return f"{self.member_id} on {self.procedure_id}: {self.choice}"
 
 
+class DecisionQuerySet(models.QuerySet):
+    def in_force(self) -> DecisionQuerySet:
+        """Decisions that no correction superseded, the one in force first.
+
+        The decision in force of a project is ``project.decisions.in_force().first()``: the
+        latest one that no other supersedes (ties on the time broken by the newest row).
+        """
+        return self.filter(superseded_by__isnull=True).order_by("-decided_at", "-pk")
+
+
 class Decision(models.Model):
     """The commission's opinion (GOV-11): numbered, dated, reasoned, immutable.
 
@@ -751,6 +761,8 @@ class Decision(models.Model):
     supersedes = models.OneToOneField(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="superseded_by"
     )
+
+    objects = DecisionQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("decision")

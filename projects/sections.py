@@ -14,7 +14,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from eds_portal.forms import querydict_from
-from projects.routes import InternalUse
+from projects.regulatory_route import InternalUse
 from warehouse import catalogue
 from warehouse.catalogue import Generalisation, Sensitivity
 from warehouse.cohort import CohortCriteriaForm
@@ -208,7 +208,7 @@ class RouteForm(forms.Form):
     )
 
     def clean(self):
-        from projects.routes import propose_route
+        from projects.regulatory_route import propose_route
 
         cleaned = super().clean()
         answered = all(

@@ -27,9 +27,9 @@ from projects.actions import (
     withdraw_project,
 )
 from projects.completeness import missing_items
-from projects.detail_sections import render_sections
 from projects.models import AMENDABLE_STATUSES, Project, ProtocolVersion, TeamMembership
-from projects.routes import propose_route
+from projects.page_sections import render_page_sections
+from projects.regulatory_route import propose_route
 from projects.sections import BY_KEY, SECTIONS, bound_form, raw_from_post
 from warehouse import catalogue
 from warehouse.catalogue import Generalisation
@@ -192,7 +192,7 @@ class ProjectDetailView(ProjectView):
                 "can_open_amendment": project.status in AMENDABLE_STATUSES
                 and project.amendment_opened_at is None
                 and has_permission(request.user, Permission.SUBMIT_PROJECT, project),
-                "commission_sections": render_sections(request, project),
+                "commission_sections": render_page_sections(request, project),
             },
         )
 

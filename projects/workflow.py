@@ -99,7 +99,7 @@ def _decision_exists_unless_in_review(project: Project) -> list[str]:
 def _favourable_decision(project: Project) -> list[str]:
     from projects.models import Recommendation
 
-    latest = project.decisions.filter(superseded_by__isnull=True).order_by("-decided_at").first()
+    latest = project.decisions.in_force().first()
     if latest is None or latest.opinion not in {
         Recommendation.FAVOURABLE,
         Recommendation.FAVOURABLE_WITH_RECOMMENDATIONS,

@@ -1,12 +1,29 @@
 """Provisioning runs, delivery and destruction (issue 7; DESIGN.md "Provisioning").
 
 ``register()`` (called by ``AccessConfig.ready``) adds the object rules of the runs, the
-project page's section and the data steward's home panel.
+project page's section and the data steward's home panel, and binds the jobs of ``queue`` to
+their Celery tasks (by importing ``tasks``).
+
+The modules of the actions, each importing (of these) only those listed after it
+(``tests/test_import_graph.py`` checks that the package's import graph has no cycle):
+
+- ``tasks``: the Celery tasks; they receive ids and call the actions below.
+- ``publication``: the last step of a run (``publish_run``): gates and register checked again,
+  rebuild or publish.
+- ``delivery``: downloads recorded, supersession, destruction, the exit path's sweep.
+- ``propagation``: what a run delivered; an objection that reaches delivered datasets.
+- ``runs``: start, cancel, key rotation, planning, parts, failure, heartbeat, reaper.
+- ``queue``: the jobs the actions send after commit, bound to their tasks by ``tasks``.
+
+Beside them: ``keys``, ``selectors``, ``serving`` (the exit path's one decision), ``links``,
+and the pages (``views``, ``propagation_views``, ``api``, ``urls``, ``sections``, ``panels``,
+``rules``).
 """
 
 
 def register() -> None:
-    from access.provisioning import panels, sections
+    # The tasks bind every job of ``queue`` as they are imported: before any action sends one.
+    from access.provisioning import panels, sections, tasks  # noqa: F401
     from access.provisioning.rules import register as register_rules
 
     register_rules()
@@ -21,6 +38,6 @@ def register() -> None:
 
 
 def _sweep_after_stop(project_id: int) -> None:
-    from access.provisioning.tasks import sweep_datasets_task
+    from access.provisioning import queue
 
-    sweep_datasets_task.delay()
+    queue.SWEEP_DATASETS.send()  # the workflow calls this hook after the commit already

@@ -20,7 +20,7 @@ from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
 from access.models_provisioning import ProvisioningRun, RunStatus
-from access.provisioning import actions, links, selectors, serving
+from access.provisioning import links, runs, selectors, serving
 from access.provisioning.serving import Refusal
 from eds_portal.authz import Permission, has_permission
 from projects.models import Project
@@ -172,8 +172,8 @@ class ProjectRuns(APIView):
     )
     def get(self, request, pk: int):
         project = _project(request, pk)
-        runs = selectors.project_runs(project).select_related("project")
-        return Response(RunSerializer([_data(request, run) for run in runs], many=True).data)
+        found = selectors.project_runs(project).select_related("project")
+        return Response(RunSerializer([_data(request, run) for run in found], many=True).data)
 
     @extend_schema(
         summary="Start a run (the data steward): the worker checks the gates, then writes it",
@@ -191,8 +191,8 @@ class ProjectRuns(APIView):
         if not has_permission(request.user, Permission.START_RUN):
             raise PermissionDenied
         try:
-            run = actions.start_run(project=project, by=request.user)
-        except actions.RunRefused as refused:
+            run = runs.start_run(project=project, by=request.user)
+        except runs.RunRefused as refused:
             return _refused(_("The run cannot be started."), refused.reasons)
         run = _run(request, run.pk)
         return Response(
@@ -226,8 +226,8 @@ class CancelRun(APIView):
     def post(self, request, pk: int):
         run = _run(request, pk)
         try:
-            actions.cancel_run(run=run, by=request.user)
-        except actions.RunRefused as refused:
+            runs.cancel_run(run=run, by=request.user)
+        except runs.RunRefused as refused:
             return _refused(_("The run cannot be cancelled."), refused.reasons)
         return Response(RunSerializer(_data(request, _run(request, pk))).data)
 

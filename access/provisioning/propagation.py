@@ -46,8 +46,9 @@ from access.models_provisioning import (
     RunDelivery,
     RunStatus,
 )
-from access.provisioning import selectors
+from access.provisioning import queue, selectors
 from access.provisioning.keys import project_key
+from access.provisioning.runs import build_request
 from eds_portal.audit import record_event
 from eds_portal.authz import has_role
 from eds_portal.notifications import in_portal_language, notify
@@ -86,8 +87,6 @@ def _delivered_batches(run: ProvisioningRun) -> Iterator[list[str]]:
     (the caller then streams them into a COPY on that database)."""
     import pyarrow.parquet as pq
 
-    from access.provisioning.actions import build_request
-
     path = Path(run.dataset_path) / "person.parquet"
     if path.is_file():
         parquet = pq.ParquetFile(path)
@@ -106,24 +105,9 @@ def _recomputed_batches(run: ProvisioningRun, request) -> Iterator[list[str]]:
     Done once, by the worker that publishes, on the warehouse the parts just read; only the
     warehouse is queried here.
     """
-    from warehouse.export import RunPlan, pseudonym
-    from warehouse.export.engine import _admitted, _class_of, _person_query, _Session
+    from warehouse.export import RunPlan, iter_delivered_pseudonyms
 
-    plan = RunPlan.from_dict(run.plan)
-    dataset = request.dataset_plan()
-    small = {tuple(key) for key in plan.small_classes}
-    session = _Session(request.alias)
-    with session.open():
-        sql, params = _person_query(session, request, dataset, None)
-        for rows in session.stream(sql, params):
-            batch = []
-            for row in rows:
-                if _admitted(request, row[1]) != "admitted":
-                    continue
-                if small and _class_of(row, dataset, session.postgres) in small:
-                    continue
-                batch.append(pseudonym(request.key, row[1]))
-            yield batch
+    yield from iter_delivered_pseudonyms(request, RunPlan.from_dict(run.plan))
 
 
 def run_pseudonym(run: ProvisioningRun, person_key: str) -> str:
@@ -202,14 +186,7 @@ def after_publication(run: ProvisioningRun) -> None:
 
 def propagate_on_commit(entry: RegisterEntry) -> None:
     """Called by ``access.actions`` when an objection takes effect: queued after commit."""
-    entry_id = entry.pk
-
-    def send() -> None:
-        from access.provisioning.tasks import propagate_objection_task
-
-        propagate_objection_task.delay(entry_id)
-
-    transaction.on_commit(send)
+    queue.PROPAGATE_OBJECTION.on_commit(entry.pk)
 
 
 def affected_runs(entry: RegisterEntry) -> QuerySet[ProvisioningRun]:
@@ -341,14 +318,8 @@ def _replacement_run(project: Project, *, template: ProvisioningRun, entry: Regi
             "replaces": template.pk,
         },
     )
-    transaction.on_commit(lambda: _enqueue_prepare(run.pk))
+    queue.PREPARE_RUN.on_commit(run.pk)
     return run
-
-
-def _enqueue_prepare(run_id: int) -> None:
-    from access.provisioning.tasks import prepare_run_task
-
-    prepare_run_task.delay(run_id)
 
 
 def leads_of(project: Project) -> list[Any]:

@@ -6,8 +6,8 @@ from django.http import HttpRequest
 
 from access.provisioning.selectors import project_runs
 from eds_portal.authz import Permission, has_permission
-from projects.detail_sections import DetailSection, register_detail_section
 from projects.models import Project, ProjectStatus
+from projects.page_sections import PageSection, register_page_section
 
 S = ProjectStatus
 SHOWN = frozenset({S.PUBLISHED, S.ACTIVE, S.SUSPENDED, S.CLOSED})
@@ -22,8 +22,8 @@ def runs_context(request: HttpRequest, project: Project) -> dict | None:
 
 
 def register() -> None:
-    register_detail_section(
-        DetailSection(
+    register_page_section(
+        PageSection(
             "provisioning_runs",
             "access/provisioning/_section.html",
             runs_context,

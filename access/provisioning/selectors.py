@@ -140,11 +140,7 @@ def access_ends_at(run: ProvisioningRun) -> datetime | None:
     ends = []
     if run.decision is not None:
         ends.append(decision_end(run.decision))
-    latest = (
-        Decision.objects.filter(project_id=run.project_id, superseded_by__isnull=True)
-        .order_by("-decided_at", "-pk")
-        .first()
-    )
+    latest = Decision.objects.filter(project_id=run.project_id).in_force().first()
     if latest is not None and latest.is_favourable and latest.pk != run.decision_id:
         ends.append(decision_end(latest))
     ends = [end for end in ends if end is not None]

@@ -4,6 +4,11 @@ Every task is ``acks_late`` with ``reject_on_worker_lost``: a message is acknowl
 its work is over, so a worker that dies hands it back to the broker, and the claim on the row
 makes the second delivery harmless. Time limits come from the settings, which keep them below
 the broker's visibility timeout (or the broker would hand a live task to a second worker).
+
+This module is the top of provisioning's import graph: it imports the actions, never the
+reverse. The actions queue work through ``queue``, whose jobs the tasks below are bound to
+(``@queue.<JOB>.bind``) when this module is imported; ``access.provisioning.register()`` imports
+it in every process, and Celery finds the tasks through ``access.tasks``.
 """
 
 from __future__ import annotations
@@ -11,11 +16,10 @@ from __future__ import annotations
 from celery import shared_task
 from django.conf import settings
 
-from access.provisioning import actions, propagation
+from access.provisioning import delivery, propagation, publication, queue, runs
 
-# access.tasks re-exports these (``import *``): only the tasks, never ``actions``.
+# The tasks, re-exported by name by ``access.tasks`` (never the actions).
 __all__ = [
-    "destroy_expired_datasets_task",
     "destroy_superseded_dataset_task",
     "prepare_run_task",
     "propagate_objection_task",
@@ -34,49 +38,49 @@ RUN_TASK_OPTIONS = {
 }
 
 
+@queue.PREPARE_RUN.bind
 @shared_task(**RUN_TASK_OPTIONS)
 def prepare_run_task(run_id: int) -> bool:
     """Gates, register snapshot, project key, plan and parts of a queued run."""
-    return actions.prepare_run(run_id=run_id)
+    return runs.prepare_run(run_id=run_id)
 
 
+@queue.WRITE_PART.bind
 @shared_task(**RUN_TASK_OPTIONS)
 def write_part_task(part_id: int) -> bool:
     """One part of a run, by whichever worker takes it first."""
-    return actions.write_part(part_id=part_id)
+    return runs.write_part(part_id=part_id)
 
 
+@queue.PUBLISH_RUN.bind
 @shared_task(**RUN_TASK_OPTIONS)
 def publish_run_task(run_id: int) -> bool:
     """The register checked again, then the dataset assembled and published atomically."""
-    return actions.publish_run(run_id=run_id)
+    return publication.publish_run(run_id=run_id)
 
 
 @shared_task(ignore_result=True, acks_late=True)
 def reap_provisioning_runs_task() -> dict:
     """Parts and runs whose worker went silent go to another worker (or the run fails)."""
-    return actions.reap_runs()
+    return runs.reap_runs()
 
 
-@shared_task(ignore_result=True, acks_late=True)
-def destroy_expired_datasets_task() -> int:
-    """MIN-14: datasets past their access period are destroyed, with a certificate."""
-    return actions.destroy_expired_datasets()
-
-
+@queue.PROPAGATE_OBJECTION.bind
 @shared_task(ignore_result=True, acks_late=True)
 def propagate_objection_task(entry_id: int) -> int:
     """OPP-11: an objection that took effect reaches the datasets already delivered."""
     return len(propagation.propagate_objection(entry_id=entry_id))
 
 
+@queue.DESTROY_SUPERSEDED_DATASET.bind
 @shared_task(ignore_result=True, acks_late=True)
 def destroy_superseded_dataset_task(run_id: int) -> bool:
     """A dataset replaced by a newer version: its files go, with a certificate (MIN-14)."""
-    return actions.destroy_superseded_dataset(run_id=run_id)
+    return delivery.destroy_superseded_dataset(run_id=run_id)
 
 
+@queue.SWEEP_DATASETS.bind
 @shared_task(ignore_result=True, acks_late=True)
 def sweep_datasets_task() -> dict:
     """The exit path's safety net: expired, replaced and stopped datasets, lost propagations."""
-    return actions.sweep_datasets()
+    return delivery.sweep_datasets()

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from access.formalities.gates import gate_state
 from access.models_provisioning import ProvisioningRun, RunStatus
-from access.provisioning import actions, links, selectors, serving
+from access.provisioning import delivery, links, runs, selectors, serving
 from eds_portal.authz import Permission, has_permission
 from eds_portal.views.base import PermissionView
 from projects.models import Project
@@ -75,8 +75,8 @@ class StartRunView(_ProjectView):
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         try:
-            run = actions.start_run(project=self.project, by=request.user)
-        except actions.RunRefused as refused:
+            run = runs.start_run(project=self.project, by=request.user)
+        except runs.RunRefused as refused:
             for reason in refused.reasons:
                 messages.error(request, reason)
             return redirect("provisioning_project", pk=self.project.pk)
@@ -94,10 +94,10 @@ class RotateKeyView(_ProjectView):
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         reason = request.POST.get("reason", "")[:1000]
         try:
-            generation = actions.rotate_project_key(
+            generation = runs.rotate_project_key(
                 project=self.project, by=request.user, reason=reason
             )
-        except actions.RunRefused as refused:
+        except runs.RunRefused as refused:
             for message in refused.reasons:
                 messages.error(request, message)
         else:
@@ -174,7 +174,7 @@ class RunDetailView(_RunView):
             "state": state,
             "serve": serve,
             "second_factor_next": urlencode({"next": request.get_full_path()}),
-            "destruction_reason": actions.destruction_reason_label(destruction)
+            "destruction_reason": delivery.destruction_reason_label(destruction)
             if destruction
             else "",
             "is_recipient": recipient,
@@ -205,8 +205,8 @@ class CancelRunView(_RunView):
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         try:
-            actions.cancel_run(run=self.run, by=request.user)
-        except actions.RunRefused as refused:
+            runs.cancel_run(run=self.run, by=request.user)
+        except runs.RunRefused as refused:
             for reason in refused.reasons:
                 messages.error(request, reason)
         else:
@@ -258,7 +258,7 @@ class DownloadView(PermissionView):
             query = urlencode({"next": request.get_full_path()})
             return redirect(f"{reverse(target)}?{query}")
         if not decision.allowed:
-            actions.record_refused_download(
+            delivery.record_refused_download(
                 run=run, file_name=grant.file_name, refusal=decision.refusal, by=request.user
             )
             return TemplateResponse(
@@ -272,7 +272,7 @@ class DownloadView(PermissionView):
             raise Http404
         listed = {entry["name"]: entry.get("sha256") for entry in selectors.dataset_files(run)}
         digest = listed.get(grant.file_name) or sha256_of(path)
-        actions.record_download(run=run, file_name=grant.file_name, sha256=digest, by=request.user)
+        delivery.record_download(run=run, file_name=grant.file_name, sha256=digest, by=request.user)
         response = FileResponse(path.open("rb"), as_attachment=True, filename=grant.file_name)
         response["Cache-Control"] = "no-store"
         return response

@@ -42,7 +42,7 @@ def revoke_api_token(*, by: Any) -> bool:
 
 class ApiTokenView(PermissionView):
     permission = Permission.CREATE_PROJECT
-    template_name = "projects/api_token.html"
+    template_name = "eds_portal/api_token.html"
 
     def _render(self, request: HttpRequest, *, new_token: str | None = None, status=200):
         existing = Token.objects.filter(user=request.user).values_list("created", flat=True)

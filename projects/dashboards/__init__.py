@@ -2,7 +2,7 @@
 
 
 def register() -> None:
-    """Called by ProjectsConfig.ready: object rules, home panels, detail sections."""
+    """Called by ProjectsConfig.ready: object rules, home panels, page sections."""
     from projects.dashboards import panels
 
     panels.register()

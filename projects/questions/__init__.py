@@ -1,23 +1,24 @@
-"""Questions between the commission and the team, and notifications (issue 5, items 5 and 8)."""
+"""Questions between the commission and the team (issue 5, item 5).
+
+The package also registers eds_portal's unread-notifications panel (item 8): see ``register``.
+"""
 
 
 def register() -> None:
-    """Called by ProjectsConfig.ready: object rules, home panels, detail sections."""
+    """Called by ProjectsConfig.ready: object rules, home panels, page sections."""
     from django.utils.translation import gettext_lazy as _
 
-    from eds_portal.authz import ALL_ROLES, Permission, register_object_rule
+    from eds_portal.authz import ALL_ROLES
     from eds_portal.home import HomePanel, register_panel
     from eds_portal.roles import Role
     from eds_portal.views.notifications import home_panel_context
-    from projects.detail_sections import DetailSection, register_detail_section
-    from projects.models import Project
+    from projects.page_sections import PageSection, register_page_section
+    from projects.questions import permissions
     from projects.questions.panels import open_questions_panel, project_section
-    from projects.questions.rules import may_answer, may_ask
 
-    register_object_rule(Permission.ASK_QUESTION, Project, predicate=may_ask)
-    register_object_rule(Permission.ANSWER_QUESTION, Project, predicate=may_answer)
-    register_detail_section(
-        DetailSection(
+    permissions.register()
+    register_page_section(
+        PageSection(
             key="questions",
             template_name="projects/questions/_section.html",
             context=project_section,
@@ -33,8 +34,8 @@ def register() -> None:
             context=open_questions_panel,
         )
     )
-    # Every role's unread notifications (the panel of eds_portal, registered here with the
-    # rest of issue 5's item 8).
+    # Every role's unread notifications: eds_portal's panel (eds_portal/views/notifications.py),
+    # registered here because panels show in the order they are registered (issue 5, item 8).
     register_panel(
         HomePanel(
             key="notifications",

@@ -21,7 +21,7 @@ from eds_portal.authz import Permission, has_permission
 from eds_portal.notifications import in_portal_language, notify
 from eds_portal.roles import Role
 from projects.models import Project, ProjectStatus, Question, RapporteurAssignment
-from projects.questions.rules import ASKING_STATUSES
+from projects.questions.permissions import ASKING_STATUSES
 
 MAX_MESSAGE_LENGTH = 5000
 

@@ -9,7 +9,7 @@ from django.http import HttpRequest
 from eds_portal.authz import Permission, has_permission
 from projects.models import Project, ProjectStatus
 from projects.permissions import can_edit, is_member
-from projects.questions.rules import ASKING_STATUSES
+from projects.questions.permissions import ASKING_STATUSES
 from projects.questions.selectors import counts, projects_with_open_questions
 
 

@@ -1,4 +1,4 @@
-"""Who may ask, answer and read the commission's questions on a project.
+"""Who may ask, answer and read the commission's questions on a project: the object rules.
 
 - Ask: the secretariat, and commission members who may read the file (declared no interest,
   not conflicted); never a member of the project's team.
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from eds_portal.authz import has_role
+from eds_portal.authz import Permission, has_role, register_object_rule
 from eds_portal.roles import Role
 from projects.models import Project, ProjectStatus
 from projects.permissions import EDITORS, _role_in_project, is_member
@@ -38,3 +38,8 @@ def may_answer(user: Any, project: Project) -> bool:
 def sees_authors(user: Any, project: Project) -> bool:
     """The commission and the data office always see who asked; the team only a signed name."""
     return not is_member(user, project)
+
+
+def register() -> None:
+    register_object_rule(Permission.ASK_QUESTION, Project, predicate=may_ask)
+    register_object_rule(Permission.ANSWER_QUESTION, Project, predicate=may_answer)

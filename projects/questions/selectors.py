@@ -10,7 +10,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from projects.models import Project, ProjectStatus, Question
-from projects.questions.rules import sees_authors
+from projects.questions.permissions import sees_authors
 
 THE_COMMISSION = _("The commission")
 

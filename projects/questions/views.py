@@ -20,7 +20,7 @@ from projects.models import ProjectStatus, Question
 from projects.permissions import can_edit
 from projects.questions.actions import QuestionRefused, answer_question, ask_question
 from projects.questions.forms import QuestionForm, answer_form
-from projects.questions.rules import ASKING_STATUSES, sees_authors
+from projects.questions.permissions import ASKING_STATUSES, sees_authors
 from projects.questions.selectors import thread
 from projects.views import ProjectView
 

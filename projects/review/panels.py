@@ -11,8 +11,8 @@ from eds_portal.authz import Permission, has_permission
 from eds_portal.home import HomePanel, register_panel
 from eds_portal.roles import Role
 from projects.conflicts import REVIEW_STATUSES
-from projects.detail_sections import DetailSection, register_detail_section
 from projects.models import Project
+from projects.page_sections import PageSection, register_page_section
 from projects.permissions import is_member
 from projects.review import selectors
 
@@ -94,8 +94,8 @@ def register() -> None:
             primary_for=frozenset({Role.SECRETARIAT}),
         )
     )
-    register_detail_section(
-        DetailSection(
+    register_page_section(
+        PageSection(
             key="review",
             template_name="projects/review/_detail_section.html",
             context=review_section,

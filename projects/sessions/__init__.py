@@ -2,39 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-
-def _reads_decisions(user: Any, project) -> bool:
-    from projects.conflicts import may_read_file
-    from projects.permissions import is_member
-
-    return is_member(user, project) or may_read_file(user, project)
-
 
 def register() -> None:
-    """Called by ProjectsConfig.ready: object rules, home panels, detail sections."""
+    """Called by ProjectsConfig.ready: object rules, home panels, page sections."""
     from django.utils.translation import gettext_lazy as _
 
-    from eds_portal.authz import Permission, register_object_rule
     from eds_portal.home import HomePanel, register_panel
     from eds_portal.roles import COMMISSION_ROLES, Role
-    from projects.detail_sections import DetailSection, register_detail_section
-    from projects.models import Decision, Project
-    from projects.sessions import panels
+    from projects.page_sections import PageSection, register_page_section
+    from projects.sessions import panels, permissions
 
-    # The team reads its decisions; the secretariat and the DPO every decision; a commission
-    # member those of the files they may read (not conflicted, interests declared).
-    staff = frozenset({Role.SECRETARIAT, Role.DPO})
-    register_object_rule(
-        Permission.VIEW_DECISION,
-        Decision,
-        roles_on_all=staff,
-        predicate=lambda user, decision: _reads_decisions(user, decision.project),
-    )
-    register_object_rule(
-        Permission.VIEW_DECISION, Project, roles_on_all=staff, predicate=_reads_decisions
-    )
+    permissions.register()
     register_panel(
         HomePanel(
             key="chair_work",
@@ -54,8 +32,8 @@ def register() -> None:
             context=panels.member_sessions,
         )
     )
-    register_detail_section(
-        DetailSection(
+    register_page_section(
+        PageSection(
             key="decisions",
             template_name="projects/decisions/_section.html",
             context=panels.decisions_section,

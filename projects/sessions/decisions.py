@@ -2,8 +2,9 @@
 
 A decision is numbered (CSE-YYYY-NNN, gap-free per year), bound to the version reviewed,
 reasoned, signed by the chair, and immutable. It decides variable by variable and freezes the
-approved data specification: provisioning executes ``approved_specification(project)`` and
-nothing else. A correction is a new decision that supersedes the previous one.
+approved data specification: provisioning executes the specification of the decision in force
+(``Decision.objects.in_force()``, recorded on each run) and nothing else. A correction is a new
+decision that supersedes the previous one.
 """
 
 from __future__ import annotations
@@ -276,9 +277,7 @@ def build_specification(
 
 def current_decision(project: Project) -> Decision | None:
     """The latest decision that no correction superseded."""
-    return (
-        project.decisions.filter(superseded_by__isnull=True).order_by("-decided_at", "-pk").first()
-    )
+    return project.decisions.in_force().first()
 
 
 def approved_specification(project: Project) -> dict[str, Any] | None:

@@ -12,7 +12,7 @@ from django.utils import translation
 
 from access.models import EntryEffect, Scope
 from access.models_provisioning import ProvisioningRun, RunPart
-from access.provisioning import actions
+from access.provisioning import publication, runs
 from eds_portal.routers import vault_access
 from projects import workflow
 from projects.actions import check_admissibility, create_project, submit_project
@@ -111,11 +111,11 @@ def published(researcher, secretariat, chair, **options):
 
 def run_everything(run_id: int, worker: str = "w1") -> ProvisioningRun:
     """Plans, writes every part and publishes in this process, step by step."""
-    actions.prepare_run(run_id=run_id, worker=worker)
+    runs.prepare_run(run_id=run_id, worker=worker)
     for _round in range(3):  # a rebuild adds a round of parts
         for part in RunPart.objects.filter(run_id=run_id, status="pending"):
-            actions.write_part(part_id=part.pk, worker=worker)
-        actions.publish_run(run_id=run_id, worker=worker)
+            runs.write_part(part_id=part.pk, worker=worker)
+        publication.publish_run(run_id=run_id, worker=worker)
         run = ProvisioningRun.objects.get(pk=run_id)
         if run.status != "running":
             break

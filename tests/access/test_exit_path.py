@@ -24,7 +24,7 @@ from access.models_provisioning import (
     ProvisioningRun,
     RunStatus,
 )
-from access.provisioning import actions, links, propagation, serving
+from access.provisioning import delivery, links, propagation, publication, runs, serving
 from eds_portal.models import AuditEvent
 from eds_portal.roles import Role
 from projects import workflow
@@ -66,7 +66,7 @@ def project(researcher, secretariat, chair):
 
 def deliver(project, data_steward, capture) -> ProvisioningRun:
     with capture(execute=True):
-        run = actions.start_run(project=project, by=data_steward)
+        run = runs.start_run(project=project, by=data_steward)
     run.refresh_from_db()
     assert run.status == RunStatus.PUBLISHED, run.reasons
     return run
@@ -203,7 +203,7 @@ def test_a_replacement_after_an_objection_revokes_and_destroys_the_superseded_da
     ).exists()
     # Grace period 0: destroyed at once, with a certificate; the person is not in the new one.
     certificate = DestructionCertificate.objects.get(run=run)
-    assert certificate.reason == actions.REASON_SUPERSEDED
+    assert certificate.reason == delivery.REASON_SUPERSEDED
     assert not Path(run.dataset_path).exists()
     assert pseudonym not in pseudonyms_in(Path(replacement.dataset_path))
     page = client.get(reverse("provisioning_run", args=[run.pk])).content.decode()
@@ -224,11 +224,11 @@ def test_a_grace_period_keeps_the_files_unserved_until_the_sweep(
     login(client, researcher)
     assert client.get(links.download_url(run, "person.csv", researcher)).status_code == 410
     assert Path(run.dataset_path).exists()
-    assert actions.sweep_datasets()["superseded"] == 0
+    assert delivery.sweep_datasets()["superseded"] == 0
     later = timezone.now() + timedelta(hours=49)
-    assert actions.sweep_datasets(now=later)["superseded"] == 1
+    assert delivery.sweep_datasets(now=later)["superseded"] == 1
     assert not Path(run.dataset_path).exists()
-    assert DestructionCertificate.objects.get(run=run).reason == actions.REASON_SUPERSEDED
+    assert DestructionCertificate.objects.get(run=run).reason == delivery.REASON_SUPERSEDED
     # The newer one is untouched.
     assert not DestructionCertificate.objects.filter(run=newer).exists()
 
@@ -259,7 +259,7 @@ def test_a_suspension_stops_downloads_at_once_and_resuming_restores_them(
     assert api.json()["refusal"] == "project_stopped"
     assert downloads() == 0
     assert Path(run.dataset_path).exists()  # kept, unserved, for a resumption
-    assert actions.sweep_datasets()["stopped"] == 0
+    assert delivery.sweep_datasets()["stopped"] == 0
 
     login(client, dpo)
     client.post(
@@ -282,7 +282,7 @@ def test_closing_a_project_destroys_its_datasets(
         )
     assert response.status_code == 302
     certificate = DestructionCertificate.objects.get(run=run)
-    assert certificate.reason == actions.REASON_PROJECT_CLOSED
+    assert certificate.reason == delivery.REASON_PROJECT_CLOSED
     assert not Path(run.dataset_path).exists()
     login(client, researcher)
     assert client.get(link).status_code == 410
@@ -364,14 +364,14 @@ def test_the_sweep_catches_an_objection_whose_propagation_message_was_lost(
     object_to_everything(key, by=data_steward)
     assert not Propagation.objects.exists()
     with django_capture_on_commit_callbacks(execute=True):
-        counts = actions.sweep_datasets()
+        counts = delivery.sweep_datasets()
     assert counts["propagations"] == 1
     item = Propagation.objects.get()
     assert item.run == run
     assert item.pseudonyms == [propagation.run_pseudonym(run, key)]
     # Twice: nothing more.
     with django_capture_on_commit_callbacks(execute=True):
-        assert actions.sweep_datasets()["propagations"] == 0
+        assert delivery.sweep_datasets()["propagations"] == 0
 
 
 def test_the_beat_schedule_runs_the_sweep():
@@ -386,7 +386,7 @@ def test_a_run_of_a_suspended_project_is_refused(
 ):
     workflow.fire(run.project, "suspend", by=dpo, reason="Enquête")
     with django_capture_on_commit_callbacks(execute=True):
-        again = actions.start_run(project=run.project, by=data_steward)
+        again = runs.start_run(project=run.project, by=data_steward)
     again.refresh_from_db()
     assert again.status == RunStatus.FAILED
     assert any("Suspended" in reason for reason in again.reasons)
@@ -396,12 +396,12 @@ def test_an_objection_received_during_a_run_stops_its_publication(project, data_
     from access.models_provisioning import RunPart
     from tests.access.helpers import online_request as received
 
-    run = actions.start_run(project=project, by=data_steward)
-    actions.prepare_run(run_id=run.pk, worker="w1")
+    run = runs.start_run(project=project, by=data_steward)
+    runs.prepare_run(run_id=run.pk, worker="w1")
     for part in RunPart.objects.filter(run=run):
-        actions.write_part(part_id=part.pk, worker="w1")
+        runs.write_part(part_id=part.pk, worker="w1")
     request = received()  # online, awaiting the identity officer, scope: every reuse
-    actions.publish_run(run_id=run.pk, worker="w1")
+    publication.publish_run(run_id=run.pk, worker="w1")
     run.refresh_from_db()
     assert run.status == RunStatus.FAILED
     assert any(request.receipt_number in reason for reason in run.reasons)

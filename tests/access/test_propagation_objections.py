@@ -23,7 +23,7 @@ from access.models_provisioning import (
     ProvisioningRun,
     RunStatus,
 )
-from access.provisioning import actions, propagation
+from access.provisioning import propagation, runs
 from eds_portal.models import AuditEvent
 from eds_portal.roles import Role
 from projects.models import ProjectStatus, TeamMembership, TeamRole
@@ -49,7 +49,7 @@ def project(researcher, secretariat, chair):
 
 def deliver(project, data_steward, capture) -> ProvisioningRun:
     with capture(execute=True):
-        run = actions.start_run(project=project, by=data_steward)
+        run = runs.start_run(project=project, by=data_steward)
     run.refresh_from_db()
     assert run.status == RunStatus.PUBLISHED, run.reasons
     return run

@@ -10,7 +10,7 @@ import pytest
 from django.core.exceptions import ObjectDoesNotExist
 
 from access.models_provisioning import ProvisioningRun, RunStatus
-from access.provisioning import actions
+from access.provisioning import delivery, runs
 from eds_portal.models import AuditEvent
 from eds_portal.roles import Role
 from projects.models import TeamMembership, TeamRole
@@ -40,7 +40,7 @@ def project(researcher, secretariat, chair):
 @pytest.fixture
 def run(project, data_steward, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        run = actions.start_run(project=project, by=data_steward)
+        run = runs.start_run(project=project, by=data_steward)
     run.refresh_from_db()
     assert run.status == RunStatus.PUBLISHED, run.reasons
     return run
@@ -163,7 +163,7 @@ def test_the_schema_describes_the_provisioning_endpoints(client, researcher):
 
 
 def test_a_destroyed_dataset_has_no_files(client, run, researcher):
-    actions.destroy_dataset(run=run, by=None)
+    delivery.destroy_dataset(run=run, by=None)
     login(client, researcher)
     response = client.get(f"/api/v1/runs/{run.pk}/files/")
     assert response.status_code == 410
@@ -182,9 +182,7 @@ def test_an_api_token_never_gets_download_links(client, run, researcher):
     from rest_framework.authtoken.models import Token
 
     token = Token.objects.create(user=researcher)
-    response = client.get(
-        f"/api/v1/runs/{run.pk}/files/", HTTP_AUTHORIZATION=f"Token {token.key}"
-    )
+    response = client.get(f"/api/v1/runs/{run.pk}/files/", HTTP_AUTHORIZATION=f"Token {token.key}")
     assert response.status_code == 403
     assert response.json()["refusal"] == "token"
     assert "/provisioning/download/" not in response.content.decode()

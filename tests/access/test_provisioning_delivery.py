@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from access.models_provisioning import DestructionCertificate, ProvisioningRun, RunStatus
-from access.provisioning import actions, links
+from access.provisioning import delivery, links, runs
 from eds_portal.models import AuditEvent
 from eds_portal.roles import Role
 from projects.models import TeamMembership, TeamRole
@@ -189,11 +189,11 @@ def test_datasets_are_destroyed_at_access_expiry_with_a_certificate(
     client, run, researcher, dpo, django_capture_on_commit_callbacks
 ):
     folder = Path(run.dataset_path)
-    assert actions.destroy_expired_datasets() == 0  # not yet
+    assert delivery.destroy_expired_datasets() == 0  # not yet
     assert folder.exists()
     later = timezone.now() + timedelta(days=31 * 25)
     with django_capture_on_commit_callbacks(execute=True):
-        assert actions.destroy_expired_datasets(now=later) == 1
+        assert delivery.destroy_expired_datasets(now=later) == 1
     assert not folder.exists()
     certificate = DestructionCertificate.objects.get(run=run)
     assert certificate.destroyed_by is None
@@ -216,7 +216,7 @@ def test_datasets_are_destroyed_at_access_expiry_with_a_certificate(
     refused = download(client, run, "person.csv", researcher)
     assert refused.status_code == 410
     assert "destroyed" in refused.content.decode()
-    assert actions.destroy_expired_datasets(now=later) == 0
+    assert delivery.destroy_expired_datasets(now=later) == 0
     with pytest.raises(PermissionError):
         certificate.delete()
 
@@ -260,14 +260,14 @@ def test_the_progress_bar_polls_while_the_run_is_active(
     client, researcher, secretariat, chair, data_steward
 ):
     project = published(researcher, secretariat, chair)
-    run = actions.start_run(project=project, by=data_steward)
+    run = runs.start_run(project=project, by=data_steward)
     login(client, researcher)
     fragment = client.get(reverse("provisioning_run_progress", args=[run.pk]))
     html = fragment.content.decode()
     assert '<progress id="run-progress-bar"' in html
     assert 'hx-trigger="every 2s"' in html
     assert "Parts done: 0 of 0." in html
-    actions.cancel_run(run=run, by=data_steward)
+    runs.cancel_run(run=run, by=data_steward)
     fragment = client.get(reverse("provisioning_run_progress", args=[run.pk]))
     assert 'hx-trigger="every 2s"' not in fragment.content.decode()
     assert fragment["HX-Refresh"] == "true"

@@ -11,7 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
 from access.models_provisioning import PartStatus, ProvisioningRun, RunPart, RunStatus
-from access.provisioning import actions
+from access.provisioning import publication, runs
 from access.provisioning.keys import project_key
 from eds_portal.models import AuditEvent
 from tests.access.provisioning_fixtures import (  # noqa: F401  (fixtures)
@@ -56,7 +56,7 @@ def test_gates_refuse_in_the_task_with_every_reason(
 ):
     project = approved(researcher, secretariat, chair)  # no formality, no public page
     with django_capture_on_commit_callbacks(execute=True):
-        run = actions.start_run(project=project, by=data_steward)
+        run = runs.start_run(project=project, by=data_steward)
     run.refresh_from_db()
     assert run.status == RunStatus.FAILED
     assert any("CNIL formality is not recorded" in reason for reason in run.reasons)
@@ -72,7 +72,7 @@ def test_gates_refuse_in_the_task_with_every_reason(
 def test_only_the_data_steward_starts_a_run(project, researcher, dpo, secretariat):
     for user in (researcher, dpo, secretariat):
         with pytest.raises(PermissionDenied):
-            actions.start_run(project=project, by=user)
+            runs.start_run(project=project, by=user)
     assert not ProvisioningRun.objects.exists()
 
 
@@ -80,7 +80,7 @@ def test_a_run_goes_through_parts_to_a_published_verified_dataset(
     project, researcher, data_steward, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        run = actions.start_run(project=project, by=data_steward)
+        run = runs.start_run(project=project, by=data_steward)
     run.refresh_from_db()
     assert run.status == RunStatus.PUBLISHED, run.reasons
     assert run.parts_total == 2
@@ -119,8 +119,8 @@ def test_rotating_the_key_gives_the_next_run_new_pseudonyms(project, data_stewar
     first = ProvisioningRun.objects.create(project=project, started_by=data_steward)
     run_everything(first.pk)
     with pytest.raises(PermissionDenied):
-        actions.rotate_project_key(project=project, by=researcher)
-    generation = actions.rotate_project_key(project=project, by=data_steward, reason="leak")
+        runs.rotate_project_key(project=project, by=researcher)
+    generation = runs.rotate_project_key(project=project, by=data_steward, reason="leak")
     assert generation.number == 2
     second = ProvisioningRun.objects.create(project=project, started_by=data_steward)
     run_everything(second.pk)
@@ -134,15 +134,15 @@ def test_rotating_the_key_gives_the_next_run_new_pseudonyms(project, data_stewar
 
 def test_a_second_delivery_of_each_message_does_nothing(project, data_steward):
     run = ProvisioningRun.objects.create(project=project, started_by=data_steward)
-    assert actions.prepare_run(run_id=run.pk, worker="w1") is True
-    assert actions.prepare_run(run_id=run.pk, worker="w2") is False
+    assert runs.prepare_run(run_id=run.pk, worker="w1") is True
+    assert runs.prepare_run(run_id=run.pk, worker="w2") is False
     parts = list(RunPart.objects.filter(run=run))
     assert len(parts) == 2
     for part in parts:
-        assert actions.write_part(part_id=part.pk, worker="w1") is True
-        assert actions.write_part(part_id=part.pk, worker="w2") is False
-    assert actions.publish_run(run_id=run.pk, worker="w1") is True
-    assert actions.publish_run(run_id=run.pk, worker="w2") is False
+        assert runs.write_part(part_id=part.pk, worker="w1") is True
+        assert runs.write_part(part_id=part.pk, worker="w2") is False
+    assert publication.publish_run(run_id=run.pk, worker="w1") is True
+    assert publication.publish_run(run_id=run.pk, worker="w2") is False
     run.refresh_from_db()
     assert run.status == RunStatus.PUBLISHED
     assert RunPart.objects.filter(run=run).values("attempt").distinct().count() == 1
@@ -154,36 +154,36 @@ def test_the_last_part_to_finish_hands_over_to_publication_once(
     project, data_steward, django_capture_on_commit_callbacks
 ):
     run = ProvisioningRun.objects.create(project=project, started_by=data_steward)
-    actions.prepare_run(run_id=run.pk, worker="w1")
+    runs.prepare_run(run_id=run.pk, worker="w1")
     first, second = RunPart.objects.filter(run=run).order_by("index")
     with django_capture_on_commit_callbacks() as callbacks:
-        actions.write_part(part_id=first.pk, worker="a")
+        runs.write_part(part_id=first.pk, worker="a")
     assert callbacks == []  # not the last one
     run.refresh_from_db()
     assert run.status == RunStatus.RUNNING
     assert run.rows_expected >= run.rows_done > 0
     with django_capture_on_commit_callbacks() as callbacks:
-        actions.write_part(part_id=second.pk, worker="b")
+        runs.write_part(part_id=second.pk, worker="b")
     assert len(callbacks) == 1  # publish_run_task, once
     run.refresh_from_db()
     assert run.status == RunStatus.WRITING
 
 
 def test_only_one_run_at_a_time_per_project(project, data_steward):
-    actions.start_run(project=project, by=data_steward)
-    with pytest.raises(actions.RunRefused):
-        actions.start_run(project=project, by=data_steward)
+    runs.start_run(project=project, by=data_steward)
+    with pytest.raises(runs.RunRefused):
+        runs.start_run(project=project, by=data_steward)
 
 
 def test_cancel_is_honoured_by_the_workers(
     project, data_steward, researcher, monkeypatch, django_capture_on_commit_callbacks
 ):
     run = ProvisioningRun.objects.create(project=project, started_by=data_steward)
-    actions.prepare_run(run_id=run.pk, worker="w1")
+    runs.prepare_run(run_id=run.pk, worker="w1")
     first, second = RunPart.objects.filter(run=run).order_by("index")
     staging = Path(ProvisioningRun.objects.get(pk=run.pk).plan["staging"])
     with pytest.raises(PermissionDenied):
-        actions.cancel_run(run=run, by=researcher)
+        runs.cancel_run(run=run, by=researcher)
 
     from warehouse.export import engine
 
@@ -191,15 +191,15 @@ def test_cancel_is_honoured_by_the_workers(
 
     def cancelled_meanwhile(request, plan, index):
         summary = real(request, plan, index)
-        actions.cancel_run(run=run, by=data_steward)  # the steward cancels while it writes
+        runs.cancel_run(run=run, by=data_steward)  # the steward cancels while it writes
         return summary
 
     monkeypatch.setattr("warehouse.export.run_part", cancelled_meanwhile)
     with django_capture_on_commit_callbacks(execute=True):
         # Its result is dropped, and what it wrote removed.
-        assert actions.write_part(part_id=first.pk, worker="w1") is False
+        assert runs.write_part(part_id=first.pk, worker="w1") is False
     monkeypatch.setattr("warehouse.export.run_part", real)
-    assert actions.write_part(part_id=second.pk, worker="w1") is False  # not even claimed
+    assert runs.write_part(part_id=second.pk, worker="w1") is False  # not even claimed
     run.refresh_from_db()
     assert run.status == RunStatus.CANCELLED
     assert run.cancelled_by == data_steward
@@ -207,8 +207,8 @@ def test_cancel_is_honoured_by_the_workers(
     assert not staging.exists()
     assert not Path(run.dataset_path).exists()
     assert events("provisioning.cancelled", run).get().actor_id == data_steward.pk
-    with pytest.raises(actions.RunRefused):
-        actions.cancel_run(run=run, by=data_steward)
+    with pytest.raises(runs.RunRefused):
+        runs.cancel_run(run=run, by=data_steward)
 
 
 def test_the_reaper_requeues_a_silent_part_then_fails_after_the_attempts(
@@ -216,7 +216,7 @@ def test_the_reaper_requeues_a_silent_part_then_fails_after_the_attempts(
 ):
     settings.EDS_PROVISIONING_MAX_ATTEMPTS = 2
     run = ProvisioningRun.objects.create(project=project, started_by=data_steward)
-    actions.prepare_run(run_id=run.pk, worker="w1")
+    runs.prepare_run(run_id=run.pk, worker="w1")
     part = RunPart.objects.filter(run=run).order_by("index").first()
     long_ago = timezone.now() - timedelta(minutes=10)
     RunPart.objects.filter(pk=part.pk).update(
@@ -224,7 +224,7 @@ def test_the_reaper_requeues_a_silent_part_then_fails_after_the_attempts(
     )
     ProvisioningRun.objects.filter(pk=run.pk).update(heartbeat_at=long_ago)
     with django_capture_on_commit_callbacks() as callbacks:
-        counts = actions.reap_runs()
+        counts = runs.reap_runs()
     assert counts["parts_requeued"] == 1
     assert counts["runs_failed"] == 0
     part.refresh_from_db()
@@ -236,10 +236,10 @@ def test_the_reaper_requeues_a_silent_part_then_fails_after_the_attempts(
     RunPart.objects.filter(pk=part.pk).update(
         status=PartStatus.RUNNING, claimed_by="alive:2", attempt=2, heartbeat_at=timezone.now()
     )
-    assert actions.reap_runs()["parts_requeued"] == 0
+    assert runs.reap_runs()["parts_requeued"] == 0
     # Silent again, and out of attempts: the run fails with the reason.
     RunPart.objects.filter(pk=part.pk).update(heartbeat_at=long_ago)
-    assert actions.reap_runs()["runs_failed"] == 1
+    assert runs.reap_runs()["runs_failed"] == 1
     run.refresh_from_db()
     assert run.status == RunStatus.FAILED
     assert "lost 2 times" in run.reasons[0]
@@ -248,13 +248,13 @@ def test_the_reaper_requeues_a_silent_part_then_fails_after_the_attempts(
 
 def test_the_reaper_requeues_a_silent_publication(project, data_steward):
     run = ProvisioningRun.objects.create(project=project, started_by=data_steward)
-    actions.prepare_run(run_id=run.pk, worker="w1")
+    runs.prepare_run(run_id=run.pk, worker="w1")
     for part in RunPart.objects.filter(run=run):
-        actions.write_part(part_id=part.pk, worker="w1")
+        runs.write_part(part_id=part.pk, worker="w1")
     long_ago = timezone.now() - timedelta(minutes=10)
     ProvisioningRun.objects.filter(pk=run.pk).update(claimed_by="dead:1", heartbeat_at=long_ago)
-    assert actions.reap_runs()["runs_requeued"] == 1
-    assert actions.publish_run(run_id=run.pk, worker="w2") is True
+    assert runs.reap_runs()["runs_requeued"] == 1
+    assert publication.publish_run(run_id=run.pk, worker="w2") is True
     run.refresh_from_db()
     assert run.status == RunStatus.PUBLISHED
     assert verify_dataset(run.dataset_path) == []
@@ -266,9 +266,9 @@ def test_an_objection_during_the_run_rebuilds_the_parts_and_the_person_is_not_de
     key = project_key(project.reference, 1)
     keys = person_keys()
     run = ProvisioningRun.objects.create(project=project, started_by=data_steward)
-    actions.prepare_run(run_id=run.pk, worker="w1")
+    runs.prepare_run(run_id=run.pk, worker="w1")
     for part in RunPart.objects.filter(run=run):
-        actions.write_part(part_id=part.pk, worker="w1")
+        runs.write_part(part_id=part.pk, worker="w1")
     # Persons of the first written parts object before publication.
     staging = Path(ProvisioningRun.objects.get(pk=run.pk).plan["staging"])
     written = pseudonyms_in_staging(staging)
@@ -276,7 +276,7 @@ def test_an_objection_during_the_run_rebuilds_the_parts_and_the_person_is_not_de
     assert len(opposed) == 3
     for person in opposed:
         object_to_everything(person, identity_officer)
-    assert actions.publish_run(run_id=run.pk, worker="w1") is True  # rebuilds, does not publish
+    assert publication.publish_run(run_id=run.pk, worker="w1") is True  # rebuilds, does not publish
     run.refresh_from_db()
     assert run.status == RunStatus.RUNNING
     assert run.build == 2
@@ -304,9 +304,9 @@ def test_a_register_change_that_does_not_concern_the_project_is_recorded_without
     from tests.access.helpers import online_request
 
     run = ProvisioningRun.objects.create(project=project, started_by=data_steward)
-    actions.prepare_run(run_id=run.pk, worker="w1")
+    runs.prepare_run(run_id=run.pk, worker="w1")
     for part in RunPart.objects.filter(run=run):
-        actions.write_part(part_id=part.pk, worker="w1")
+        runs.write_part(part_id=part.pk, worker="w1")
     request = online_request()
     register.append_entry(
         by=identity_officer,
@@ -317,7 +317,7 @@ def test_a_register_change_that_does_not_concern_the_project_is_recorded_without
         project_references=["EDS-2099-9999"],
     )
     mark_applied(request)
-    actions.publish_run(run_id=run.pk, worker="w1")
+    publication.publish_run(run_id=run.pk, worker="w1")
     run.refresh_from_db()
     assert run.status == RunStatus.PUBLISHED
     assert run.build == 1
@@ -329,7 +329,7 @@ def test_a_failing_part_fails_the_run_with_its_reason(
     project, data_steward, monkeypatch, django_capture_on_commit_callbacks
 ):
     run = ProvisioningRun.objects.create(project=project, started_by=data_steward)
-    actions.prepare_run(run_id=run.pk, worker="w1")
+    runs.prepare_run(run_id=run.pk, worker="w1")
     part = RunPart.objects.filter(run=run).first()
 
     def broken(request, plan, index):
@@ -340,7 +340,7 @@ def test_a_failing_part_fails_the_run_with_its_reason(
         pytest.raises(OSError, match="disk full"),
         django_capture_on_commit_callbacks(execute=True),
     ):
-        actions.write_part(part_id=part.pk, worker="w1")
+        runs.write_part(part_id=part.pk, worker="w1")
     run.refresh_from_db()
     assert run.status == RunStatus.FAILED
     assert "disk full" in run.reasons[0]

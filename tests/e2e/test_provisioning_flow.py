@@ -19,6 +19,7 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
@@ -26,7 +27,7 @@ from django.urls import reverse
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 
 from access.models_provisioning import ProvisioningRun, RunStatus
-from access.provisioning import actions, tasks
+from access.provisioning import queue
 from eds_portal.models import AuditEvent
 from tests.access.provisioning_fixtures import published
 from tests.conftest import current_code
@@ -64,20 +65,24 @@ def warehouse():
 
 
 @pytest.fixture
-def broker(monkeypatch) -> list[tuple[str, int]]:
+def broker(monkeypatch) -> list[tuple[Any, tuple]]:
     """Stands for the broker: the tasks the actions send, in order, for the test to run."""
-    sent: list[tuple[str, int]] = []
-    monkeypatch.setattr(actions, "_enqueue", lambda task, pk: sent.append((task, pk)))
+    sent: list[tuple[Any, tuple]] = []
+    monkeypatch.setattr(queue, "send", lambda task, args: sent.append((task, args)))
     return sent
 
 
-def _work(sent: list[tuple[str, int]]) -> list[str]:
+def _name(task: Any) -> str:
+    return task.name.rpartition(".")[2]
+
+
+def _work(sent: list[tuple[Any, tuple]]) -> list[str]:
     """A worker: takes each message in turn and runs its task here, as Celery would."""
     done = []
     while sent:
-        task, pk = sent.pop(0)
-        getattr(tasks, task)(pk)
-        done.append(task)
+        task, args = sent.pop(0)
+        task(*args)
+        done.append(_name(task))
     return done
 
 
@@ -176,7 +181,7 @@ def test_steward_starts_a_run_and_the_recipient_downloads_a_file_matching_the_ma
     expect(progress).to_contain_text("Parties terminées : 0 sur 0.")
     check(steward)
     assert run.status == RunStatus.QUEUED
-    assert broker == [("prepare_run_task", run.pk)]
+    assert [(_name(task), args) for task, args in broker] == [("prepare_run_task", (run.pk,))]
 
     # --- A worker plans the run, writes its two parts and publishes the dataset. ---
     assert _work(broker) == [
@@ -227,7 +232,7 @@ def test_steward_starts_a_run_and_the_recipient_downloads_a_file_matching_the_ma
         "de télécharger des données."
     )
     check(team)
-    team.get_by_role("link", name="Activer la double authentification", exact=True).click()
+    team.get_by_role("link", name="Configurer la double authentification", exact=True).click()
     expect(team).to_have_url(re.compile(re.escape(reverse("two_factor_setup"))))
     check(team)
     _submit_token(team, current_code(researcher.totpdevice_set.get()), button="Activer")

@@ -20,7 +20,7 @@ from django.conf import settings
 from django.db import connection, connections
 
 from access.models_provisioning import PartStatus, ProvisioningRun, RunPart, RunStatus
-from access.provisioning import actions
+from access.provisioning import runs
 from eds_portal.celery import app
 from eds_portal.models import AuditEvent
 from tests.access.provisioning_fixtures import published
@@ -76,7 +76,7 @@ def worker_env(tmp_path, settings):
     settings.EDS_PROVISIONING_PARTS = 2
     settings.EDS_PROVISIONING_HEARTBEAT_SECONDS = HEARTBEAT
     settings.EDS_PROVISIONING_STALE_SECONDS = STALE
-    settings.EDS_SMALL_CELL_THRESHOLD = 1
+    settings.EDS_SMALL_CELL_THRESHOLD = 2
     queue = f"provisioning-test-{uuid.uuid4().hex[:8]}"
     env = {
         key: value
@@ -96,7 +96,7 @@ def worker_env(tmp_path, settings):
             "EDS_PROVISIONING_PARTS": "2",
             "EDS_PROVISIONING_HEARTBEAT_SECONDS": str(HEARTBEAT),
             "EDS_PROVISIONING_STALE_SECONDS": str(STALE),
-            "EDS_SMALL_CELL_THRESHOLD": "1",
+            "EDS_SMALL_CELL_THRESHOLD": "2",
             "EDS_WAREHOUSE_KEY": settings.EDS_WAREHOUSE_KEY,
             "EDS_PROVISIONING_KEY": settings.EDS_PROVISIONING_KEY,
             "EDS_VAR_DIR": str(tmp_path / "var"),
@@ -154,7 +154,7 @@ def test_a_worker_killed_mid_run_leaves_nothing_visible_and_the_run_completes_on
     generate(size="XXS", seed=11, replace=True)
     project = published(researcher, secretariat, chair)
     first = start_worker("a", 30.0)
-    run = actions.start_run(project=project, by=data_steward)
+    run = runs.start_run(project=project, by=data_steward)
 
     def part_running():
         return RunPart.objects.filter(run=run, status=PartStatus.RUNNING).first()
@@ -176,7 +176,7 @@ def test_a_worker_killed_mid_run_leaves_nothing_visible_and_the_run_completes_on
     start_worker("b", 0.0)
 
     def reaped():
-        actions.reap_runs()
+        runs.reap_runs()
         return RunPart.objects.filter(pk=lost.pk, attempt__gte=2).exists()
 
     _wait(reaped, timeout=STALE * 6, message="the reaper did not hand the lost part over", every=1)

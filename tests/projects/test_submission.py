@@ -11,7 +11,7 @@ from projects import workflow
 from projects.actions import create_project, save_section, submit_project, withdraw_project
 from projects.completeness import missing_items
 from projects.models import Project, ProjectStatus, ProtocolVersion
-from projects.routes import propose_route
+from projects.regulatory_route import propose_route
 from tests.conftest import login
 from tests.projects.helpers import VALID_SECTIONS, attach_required, fill_draft
 

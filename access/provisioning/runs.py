@@ -1,4 +1,4 @@
-"""Provisioning runs: start, plan, write parts, publish, cancel, reap, deliver and destroy.
+"""Provisioning runs: start, cancel, rotate the key, plan, write the parts, fail, reap.
 
 The run row in PostgreSQL is the truth; the Celery messages carry ids only. Every step CLAIMS
 its row with a conditional UPDATE (``... WHERE status = 'queued'``), so a message delivered
@@ -7,13 +7,17 @@ twice, or handed to another worker by the broker, does nothing the second time:
     start_run (steward)  -> queued            -> prepare_run (claims queued -> running, gates,
     register snapshot, project key, plan, parts) -> write_part (each part: pending -> running ->
     done; the last one done moves the run to writing, under a lock on the run row) ->
-    publish_run (claims writing; checks the register again: a newer objection rebuilds the
-    parts with the new snapshot; otherwise assembles and publishes atomically) -> published.
+    publish_run (``publication``: claims writing; checks the register again: a newer objection
+    rebuilds the parts with the new snapshot; otherwise assembles and publishes atomically)
+    -> published.
 
 A worker sends a heartbeat while it works; ``reap_runs`` hands silent parts (and silent
 planning or publication) to another worker, or fails the run after too many attempts. The data
 steward may cancel at any time before publication; workers notice at their next claim or when
 they report, and drop what they wrote.
+
+The next step is queued through ``queue`` after the commit (never by importing ``tasks``).
+What a published dataset becomes (downloads, supersession, destruction) is in ``delivery``.
 """
 
 from __future__ import annotations
@@ -41,25 +45,25 @@ from django.utils.translation import gettext as _
 from access.models_provisioning import (
     ACTIVE_RUN_STATUSES,
     FINISHED_RUN_STATUSES,
-    DestructionCertificate,
     PartStatus,
     ProjectKeyGeneration,
     ProvisioningRun,
     RunPart,
     RunStatus,
 )
-from access.provisioning import propagation, selectors
+from access.provisioning import queue, selectors
 from access.provisioning.keys import project_key
 from eds_portal.audit import record_event
 from eds_portal.authz import Permission, has_permission
 from eds_portal.notifications import in_portal_language, notify
-from eds_portal.roles import Role
-from projects.models import Project, ProjectStatus
+from projects.models import Project
 
 logger = logging.getLogger(__name__)
 
 
 class RunRefused(Exception):
+    """The step is refused; ``reasons`` lists every reason, for a page to show them all."""
+
     def __init__(self, reasons: list[str]):
         super().__init__("; ".join(str(r) for r in reasons))
         self.reasons = reasons
@@ -116,7 +120,7 @@ def start_run(*, project: Project, by: Any) -> ProvisioningRun:
             target=run,
             after={"project": locked.reference, "status": run.status},
         )
-        transaction.on_commit(lambda: _enqueue("prepare_run_task", run.pk))
+        queue.PREPARE_RUN.on_commit(run.pk)
     return run
 
 
@@ -147,8 +151,8 @@ def cancel_run(*, run: ProvisioningRun, by: Any) -> ProvisioningRun:
             before={"status": before},
             after={"status": locked.status},
         )
-        staging = _staging_of(locked)
-        transaction.on_commit(lambda: _remove(staging))
+        staging = staging_of(locked)
+        transaction.on_commit(lambda: remove_folder(staging))
     return locked
 
 
@@ -219,9 +223,7 @@ def prepare_run(*, run_id: int, worker: str | None = None) -> bool:
         if not reasons and (decision is None or not decision.approved_specification):
             reasons = [_("No approved data specification is recorded.")]
         if reasons:
-            _finish_unsuccessfully(
-                run.pk, reasons, action="provisioning.run_refused", worker=worker
-            )
+            finish_unsuccessfully(run.pk, reasons, action="provisioning.run_refused", worker=worker)
             return True
         generation = _key_generation(project)
         snapshot = current_snapshot(purpose=f"provisioning run {run.pk}", by=None)
@@ -235,12 +237,12 @@ def prepare_run(*, run_id: int, worker: str | None = None) -> bool:
         try:
             plan = plan_run(request, target=target, parts=settings.EDS_PROVISIONING_PARTS)
         except (ExportError, SpecificationError) as exc:
-            _finish_unsuccessfully(run.pk, [str(exc)], action="provisioning.failed", worker=worker)
+            finish_unsuccessfully(run.pk, [str(exc)], action="provisioning.failed", worker=worker)
             return True
     with transaction.atomic():
         locked = ProvisioningRun.objects.select_for_update().get(pk=run.pk)
         if locked.status != RunStatus.RUNNING or locked.claimed_by != worker:
-            transaction.on_commit(lambda: _remove(Path(plan.staging)))
+            transaction.on_commit(lambda: remove_folder(Path(plan.staging)))
             return False  # cancelled, or handed to another worker while this one planned
         locked.decision = decision
         locked.register_snapshot = snapshot.number
@@ -255,7 +257,7 @@ def prepare_run(*, run_id: int, worker: str | None = None) -> bool:
         locked.attempt = 0
         locked.heartbeat_at = timezone.now()
         locked.save()
-        part_ids = _create_parts(locked, plan)
+        part_ids = create_parts(locked, plan)
         record_event(
             action="provisioning.run_planned",
             actor=None,
@@ -268,7 +270,8 @@ def prepare_run(*, run_id: int, worker: str | None = None) -> bool:
                 "persons_in_cohort": plan.persons_in_cohort,
             },
         )
-        transaction.on_commit(lambda: [_enqueue("write_part_task", pk) for pk in part_ids])
+        for part_id in part_ids:
+            queue.WRITE_PART.on_commit(part_id)
     return True
 
 
@@ -295,7 +298,8 @@ def build_request(run: ProvisioningRun, *, excluded: frozenset[str] | None = Non
     )
 
 
-def _create_parts(run: ProvisioningRun, plan) -> list[int]:
+def create_parts(run: ProvisioningRun, plan) -> list[int]:
+    """The rows of the plan's parts, for the run's current build; their ids, to be queued."""
     now = timezone.now()
     parts = RunPart.objects.bulk_create(
         [
@@ -351,8 +355,8 @@ def _part_done(part: RunPart, worker: str, rows: int) -> bool:
         ).update(status=PartStatus.DONE, rows=rows, finished_at=now, heartbeat_at=now)
         if not done or run.status != RunStatus.RUNNING or run.build != part.build:
             if run.status in FINISHED_RUN_STATUSES:
-                staging = _staging_of(run)
-                transaction.on_commit(lambda: _remove(staging))
+                staging = staging_of(run)
+                transaction.on_commit(lambda: remove_folder(staging))
             return False  # cancelled, rebuilt, or the reaper gave the part to another worker
         parts_done = run.parts.filter(build=run.build, status=PartStatus.DONE).count()
         run.rows_done += rows
@@ -371,7 +375,7 @@ def _part_done(part: RunPart, worker: str, rows: int) -> bool:
             .update(status=RunStatus.WRITING, claimed_by="", heartbeat_at=now, attempt=0)
         )
         if last:
-            transaction.on_commit(lambda: _enqueue("publish_run_task", run.pk))
+            queue.PUBLISH_RUN.on_commit(run.pk)
     return True
 
 
@@ -382,244 +386,17 @@ def _part_failed(part: RunPart, worker: str, exc: BaseException) -> None:
             pk=part.pk, status=PartStatus.RUNNING, claimed_by=worker
         ).update(status=PartStatus.FAILED, error=message[:2000], finished_at=timezone.now())
     if failed:
-        _finish_unsuccessfully(
+        finish_unsuccessfully(
             part.run_id,
             [_("Part %(index)s failed: %(error)s") % {"index": part.index + 1, "error": message}],
             action="provisioning.failed",
         )
 
 
-# --- Publication ------------------------------------------------------------------------------
-
-
-def publish_run(*, run_id: int, worker: str | None = None) -> bool:
-    """Claims a run whose parts are done; re-checks the gates and the register; publishes."""
-    from access.formalities.gates import provisioning_blockers
-    from access.register import current_number, current_snapshot
-    from warehouse.export import ExportError, RunPlan, plan_run, publish
-
-    worker = worker or worker_name()
-    claimed = ProvisioningRun.objects.filter(
-        pk=run_id, status=RunStatus.WRITING, claimed_by=""
-    ).update(claimed_by=worker, heartbeat_at=timezone.now(), attempt=F("attempt") + 1)
-    if not claimed:
-        return False
-    run = ProvisioningRun.objects.select_related("project", "decision").get(pk=run_id)
-    reference = run.project.reference
-    # The gates again, just before anything becomes downloadable: an objection received while
-    # the parts were written and not matched yet (OPP-09), a suspension, the end of access.
-    reasons = provisioning_blockers(run.project)
-    if reasons:
-        _finish_unsuccessfully(run.pk, reasons, action="provisioning.run_refused", worker=worker)
-        return True
-    try:
-        with heartbeat(ProvisioningRun, run.pk, worker):
-            # OPP-10: an objection registered while the parts were written must not leave.
-            if current_number() != run.register_snapshot:
-                snapshot = current_snapshot(
-                    purpose=f"provisioning run {run.pk}: check before publication", by=None
-                )
-                previous = build_request(run).excluded_person_keys
-                excluded = snapshot.excluded_for(reference)
-                if excluded - previous:
-                    old = run.register_snapshot
-                    run.register_snapshot = snapshot.number
-                    request = build_request(run, excluded=excluded)
-                    _remove(Path(run.plan["staging"]))
-                    plan = plan_run(
-                        request, target=run.dataset_path, parts=settings.EDS_PROVISIONING_PARTS
-                    )
-                    return _rebuild(run, worker, plan, old, snapshot.number)
-                _record_snapshot_moved(run, worker, snapshot.number)
-                run.register_snapshot = snapshot.number
-            request = build_request(run)
-            manifest = publish(request, RunPlan.from_dict(run.plan))
-    except ExportError as exc:
-        _finish_unsuccessfully(run.pk, [str(exc)], action="provisioning.failed", worker=worker)
-        return True
-    except Exception as exc:
-        _finish_unsuccessfully(
-            run.pk,
-            [_("Publication failed: %(error)s") % {"error": str(exc) or exc.__class__.__name__}],
-            action="provisioning.failed",
-            worker=worker,
-        )
-        raise
-    return _published(run.pk, worker, manifest)
-
-
-def _record_snapshot_moved(run: ProvisioningRun, worker: str, number: int) -> None:
-    """The register moved, but nobody new objects to this project: same files, newer number."""
-    with transaction.atomic():
-        locked = ProvisioningRun.objects.select_for_update().get(pk=run.pk)
-        if locked.status != RunStatus.WRITING or locked.claimed_by != worker:
-            return
-        locked.rebuilds = [
-            *locked.rebuilds,
-            {
-                "from": locked.register_snapshot,
-                "to": number,
-                "rebuilt": False,
-                "at": timezone.now().isoformat(),
-            },
-        ]
-        locked.register_snapshot = number
-        locked.save(update_fields=["rebuilds", "register_snapshot"])
-
-
-def _rebuild(run: ProvisioningRun, worker: str, plan, old: int, new: int) -> bool:
-    with transaction.atomic():
-        locked = ProvisioningRun.objects.select_for_update().get(pk=run.pk)
-        if locked.status != RunStatus.WRITING or locked.claimed_by != worker:
-            transaction.on_commit(lambda: _remove(Path(plan.staging)))
-            return False
-        locked.build += 1
-        locked.rebuilds = [
-            *locked.rebuilds,
-            {"from": old, "to": new, "rebuilt": True, "at": timezone.now().isoformat()},
-        ]
-        locked.register_snapshot = new
-        locked.plan = plan.as_dict()
-        locked.parts_total = len(plan.parts)
-        locked.rows_done = 0
-        locked.rows_expected = None
-        locked.status = RunStatus.RUNNING
-        locked.claimed_by = ""
-        locked.attempt = 0
-        locked.heartbeat_at = timezone.now()
-        locked.save()
-        part_ids = _create_parts(locked, plan)
-        record_event(
-            action="provisioning.run_rebuilt",
-            actor=None,
-            target=locked,
-            before={"register_snapshot": old},
-            after={"register_snapshot": new, "build": locked.build, "parts": len(plan.parts)},
-        )
-        transaction.on_commit(lambda: [_enqueue("write_part_task", pk) for pk in part_ids])
-    return True
-
-
-def _published(run_id: int, worker: str, manifest: dict) -> bool:
-    with transaction.atomic():
-        locked = (
-            ProvisioningRun.objects.select_for_update().select_related("project").get(pk=run_id)
-        )
-        if locked.status != RunStatus.WRITING or locked.claimed_by != worker:
-            # Cancelled while assembling: nobody could reach the files; take them away.
-            target = Path(locked.dataset_path)
-            transaction.on_commit(lambda: _remove(target))
-            return False
-        rows = sum(value or 0 for value in (manifest.get("rows") or {}).values())
-        locked.status = RunStatus.PUBLISHED
-        locked.manifest = manifest
-        locked.rows_done = rows
-        locked.rows_expected = rows
-        locked.finished_at = timezone.now()
-        locked.claimed_by = ""
-        locked.save()
-        record_event(
-            action="provisioning.published",
-            actor=None,
-            target=locked,
-            after={
-                "project": locked.project.reference,
-                "register_snapshot": locked.register_snapshot,
-                "spec_sha256": locked.spec_sha256,
-                "key_id": locked.key_id,
-                "files": [
-                    {"name": entry["name"], "sha256": entry["sha256"]}
-                    for entry in manifest.get("files", [])
-                ],
-                "rows": rows,
-            },
-        )
-        # What left (for OPP-11 and the persons' status page), and the project becomes active.
-        propagation.after_publication(locked)
-        superseded = _supersede_earlier_datasets(locked)
-        url = reverse("provisioning_run", args=[locked.pk])
-        with in_portal_language():
-            subject = _("%(ref)s — dataset ready") % {"ref": locked.project.reference}
-            body = _(
-                "The dataset of the project %(ref)s is published. The recipients named in the "
-                "approved specification may download it from the portal, through links valid "
-                "for %(minutes)s minutes, until the end of the access period."
-            ) % {"ref": locked.project.reference, "minutes": settings.EDS_DOWNLOAD_LINK_MINUTES}
-        notify(
-            [*selectors.current_recipients(locked), locked.started_by],
-            subject=subject,
-            body=body,
-            url=url,
-        )
-        if superseded and settings.EDS_SUPERSEDED_GRACE_HOURS == 0:
-            transaction.on_commit(
-                lambda: [_enqueue("destroy_superseded_dataset_task", pk) for pk in superseded]
-            )
-    return True
-
-
-def _supersede_earlier_datasets(run: ProvisioningRun) -> list[int]:
-    """Inside the publication's transaction: the project's earlier datasets stop being served.
-
-    A new version of a project's dataset (after an objection, or a refresh) replaces every
-    earlier one at once: their links are refused from the commit on, naming the replacement,
-    and their files are destroyed with a certificate after ``EDS_SUPERSEDED_GRACE_HOURS``.
-    """
-    now = timezone.now()
-    earlier = list(
-        ProvisioningRun.objects.select_for_update(of=("self",))
-        .filter(
-            project_id=run.project_id,
-            status=RunStatus.PUBLISHED,
-            superseded_by__isnull=True,
-            destruction__isnull=True,
-        )
-        .exclude(pk=run.pk)
-        .order_by("pk")
-    )
-    for old in earlier:
-        old.superseded_by = run
-        old.superseded_at = now
-        old.save(update_fields=["superseded_by", "superseded_at"])
-        record_event(
-            action="provisioning.superseded",
-            actor=None,
-            target=old,
-            after={
-                "project": run.project.reference,
-                "replacement": run.pk,
-                "grace_hours": settings.EDS_SUPERSEDED_GRACE_HOURS,
-            },
-        )
-    if earlier:
-        with in_portal_language():
-            subject = _("%(ref)s — earlier dataset replaced") % {"ref": run.project.reference}
-            body = _(
-                "The dataset of run %(run)s replaces the earlier version(s) of the project "
-                "%(ref)s (run(s) %(old)s). Their download links no longer work and their files "
-                "are destroyed by the portal; destroy every copy you hold of them and use the "
-                "new version only."
-            ) % {
-                "run": run.pk,
-                "ref": run.project.reference,
-                "old": ", ".join(str(old.pk) for old in earlier),
-            }
-        recipients = {
-            user.pk: user for old in earlier for user in selectors.current_recipients(old)
-        }
-        notify(
-            list(recipients.values()),
-            subject=subject,
-            body=body,
-            url=reverse("provisioning_run", args=[run.pk]),
-        )
-    return [old.pk for old in earlier]
-
-
 # --- Failure ----------------------------------------------------------------------------------
 
 
-def _finish_unsuccessfully(
+def finish_unsuccessfully(
     run_id: int, reasons: list[str], *, action: str, worker: str | None = None
 ) -> bool:
     """Records a refusal (the gates) or a failure, with its reasons, and tells the steward."""
@@ -660,8 +437,8 @@ def _finish_unsuccessfully(
             body=body,
             url=reverse("provisioning_run", args=[locked.pk]),
         )
-        staging = _staging_of(locked)
-        transaction.on_commit(lambda: _remove(staging))
+        staging = staging_of(locked)
+        transaction.on_commit(lambda: remove_folder(staging))
     return True
 
 
@@ -684,7 +461,7 @@ def reap_runs(*, now: datetime | None = None) -> dict[str, int]:
                 RunPart.objects.filter(pk=part.pk, status=PartStatus.RUNNING).update(
                     status=PartStatus.FAILED, error="lost", finished_at=now
                 )
-            failed = _finish_unsuccessfully(
+            failed = finish_unsuccessfully(
                 part.run_id,
                 [
                     _("Part %(index)s was lost %(attempts)s times (worker stopped).")
@@ -710,7 +487,7 @@ def reap_runs(*, now: datetime | None = None) -> dict[str, int]:
                         "lost_worker": part.claimed_by,
                     },
                 )
-                transaction.on_commit(lambda pk=part.pk: _enqueue("write_part_task", pk))
+                queue.WRITE_PART.on_commit(part.pk)
                 counts["parts_requeued"] += 1
 
     # Messages that may never have reached the broker: sent again (a duplicate does nothing).
@@ -718,7 +495,7 @@ def reap_runs(*, now: datetime | None = None) -> dict[str, int]:
         status=PartStatus.PENDING, heartbeat_at__lt=stale, run__status=RunStatus.RUNNING
     ).values_list("pk", flat=True):
         if RunPart.objects.filter(pk=part_id, status=PartStatus.PENDING).update(heartbeat_at=now):
-            transaction.on_commit(lambda pk=part_id: _enqueue("write_part_task", pk))
+            queue.WRITE_PART.on_commit(part_id)
             counts["messages_resent"] += 1
 
     silent_runs = ProvisioningRun.objects.filter(
@@ -728,7 +505,7 @@ def reap_runs(*, now: datetime | None = None) -> dict[str, int]:
         if run.status == RunStatus.RUNNING and run.plan is not None:
             continue  # its parts carry the heartbeats
         if run.status != RunStatus.QUEUED and run.claimed_by and run.attempt >= limit:
-            failed = _finish_unsuccessfully(
+            failed = finish_unsuccessfully(
                 run.pk,
                 [_("The run was lost %(attempts)s times (worker stopped).") % {"attempts": limit}],
                 action="provisioning.failed",
@@ -737,9 +514,9 @@ def reap_runs(*, now: datetime | None = None) -> dict[str, int]:
             continue
         with transaction.atomic():
             if run.status == RunStatus.WRITING:
-                task, new_status = "publish_run_task", RunStatus.WRITING
+                job, new_status = queue.PUBLISH_RUN, RunStatus.WRITING
             else:
-                task, new_status = "prepare_run_task", RunStatus.QUEUED
+                job, new_status = queue.PREPARE_RUN, RunStatus.QUEUED
             moved = ProvisioningRun.objects.filter(
                 pk=run.pk, status=run.status, heartbeat_at=run.heartbeat_at
             ).update(status=new_status, claimed_by="", heartbeat_at=now)
@@ -754,202 +531,21 @@ def reap_runs(*, now: datetime | None = None) -> dict[str, int]:
                     counts["runs_requeued"] += 1
                 else:
                     counts["messages_resent"] += 1
-                transaction.on_commit(lambda pk=run.pk, task=task: _enqueue(task, pk))
-    return counts
-
-
-# --- Delivery and destruction (MIN-13, MIN-14) -----------------------------------------------
-
-
-def record_download(*, run: ProvisioningRun, file_name: str, sha256: str, by: Any) -> None:
-    record_event(
-        action="provisioning.downloaded",
-        actor=by,
-        target=run,
-        after={"project": run.project.reference, "file": file_name, "sha256": sha256},
-    )
-
-
-def record_refused_download(*, run: ProvisioningRun, file_name: str, refusal: str, by: Any) -> None:
-    """A named recipient's link refused by the dataset's or the project's state (LOG-01)."""
-    record_event(
-        action="provisioning.download_refused",
-        actor=by,
-        target=run,
-        after={"project": run.project.reference, "file": file_name, "refusal": str(refusal)},
-    )
-
-
-# Why a dataset was destroyed: stable codes in the certificate, sentences on the pages.
-REASON_ACCESS_ENDED = "access period ended"
-REASON_SUPERSEDED = "superseded"
-REASON_PROJECT_CLOSED = "project closed"
-REASON_PROJECT_WITHDRAWN = "project withdrawn"
-
-
-def destruction_reason_label(certificate: DestructionCertificate) -> str:
-    labels = {
-        REASON_ACCESS_ENDED: _("the access period ended"),
-        REASON_SUPERSEDED: _("a newer version of the dataset replaced it"),
-        REASON_PROJECT_CLOSED: _("the project was closed"),
-        REASON_PROJECT_WITHDRAWN: _("the project was withdrawn"),
-    }
-    return str(labels.get(certificate.reason, certificate.reason))
-
-
-def destroy_dataset(
-    *, run: ProvisioningRun, by: Any = None, reason: str = REASON_ACCESS_ENDED
-) -> DestructionCertificate:
-    """Deletes the dataset's files and records what was destroyed (MIN-14)."""
-    from warehouse.export.output import sha256_of
-
-    with transaction.atomic():
-        locked = (
-            ProvisioningRun.objects.select_for_update().select_related("project").get(pk=run.pk)
-        )
-        if locked.status != RunStatus.PUBLISHED:
-            raise RunRefused([_("Only a published dataset can be destroyed.")])
-        if DestructionCertificate.objects.filter(run=locked).exists():
-            raise RunRefused([_("This dataset was already destroyed.")])
-        folder = Path(locked.dataset_path)
-        files = []
-        for entry in [*(locked.manifest or {}).get("files", []), {"name": "manifest.json"}]:
-            path = folder / entry["name"]
-            found = path.is_file()
-            files.append(
-                {
-                    "name": entry["name"],
-                    "bytes": path.stat().st_size if found else entry.get("bytes"),
-                    "sha256": sha256_of(path) if found else entry.get("sha256"),
-                    "found": found,
-                }
-            )
-        certificate = DestructionCertificate.objects.create(
-            run=locked,
-            destroyed_by=by,
-            access_ended_at=selectors.access_ends_at(locked),
-            dataset_path=str(folder),
-            files=files,
-            reason=reason,
-        )
-        record_event(
-            action="provisioning.destroyed",
-            actor=by,
-            target=locked,
-            after={
-                "project": locked.project.reference,
-                "files": [{"name": f["name"], "sha256": f["sha256"]} for f in files],
-                "reason": reason,
-            },
-        )
-        with in_portal_language():
-            subject = _("%(ref)s — dataset destroyed") % {"ref": locked.project.reference}
-            if reason == REASON_ACCESS_ENDED:
-                body = _(
-                    "The access period of the project %(ref)s has ended: the dataset delivered "
-                    "by run %(run)s has been destroyed and a destruction certificate recorded. "
-                    "Copies you hold must be destroyed too. A renewal goes through the "
-                    "commission (a new decision)."
-                ) % {"ref": locked.project.reference, "run": locked.pk}
-            else:
-                body = _(
-                    "The dataset delivered by run %(run)s of the project %(ref)s has been "
-                    "destroyed and a destruction certificate recorded (%(reason)s). Copies you "
-                    "hold must be destroyed too."
-                ) % {
-                    "ref": locked.project.reference,
-                    "run": locked.pk,
-                    "reason": destruction_reason_label(DestructionCertificate(reason=reason)),
-                }
-        dpos = (
-            type(locked.started_by)
-            .objects.filter(groups__name=Role.DPO.value, is_active=True)
-            .distinct()
-        )
-        team = [m.user for m in locked.project.memberships.select_related("user")]
-        notify(
-            [*dpos, *team, locked.started_by],
-            subject=subject,
-            body=body,
-            url=reverse("provisioning_run", args=[locked.pk]),
-        )
-        # Inside the transaction: if the files cannot go, no certificate says they did.
-        if folder.exists():
-            shutil.rmtree(folder)
-    return certificate
-
-
-def destroy_expired_datasets(*, now: datetime | None = None) -> int:
-    now = now or timezone.now()
-    destroyed = 0
-    for run in selectors.published_not_destroyed():
-        end = selectors.access_ends_at(run)
-        if end is not None and end <= now:
-            destroyed += _destroy_quietly(run, REASON_ACCESS_ENDED)
-    return destroyed
-
-
-def destroy_superseded_dataset(*, run_id: int, now: datetime | None = None) -> bool:
-    """Destroys a replaced dataset once its grace period is over (a duplicate does nothing)."""
-    now = now or timezone.now()
-    run = selectors.published_not_destroyed().filter(pk=run_id).first()
-    if run is None or run.superseded_at is None:
-        return False
-    if run.superseded_at + timedelta(hours=settings.EDS_SUPERSEDED_GRACE_HOURS) > now:
-        return False
-    return bool(_destroy_quietly(run, REASON_SUPERSEDED))
-
-
-def _destroy_quietly(run: ProvisioningRun, reason: str) -> int:
-    """1 if destroyed, 0 if another worker was first (the certificate exists already)."""
-    try:
-        destroy_dataset(run=run, by=None, reason=reason)
-    except RunRefused:
-        return 0
-    return 1
-
-
-def sweep_datasets(*, now: datetime | None = None) -> dict[str, int]:
-    """The periodic safety net of the exit path (MIN-13, MIN-14, OPP-11).
-
-    - datasets past their access period are destroyed;
-    - replaced datasets past their grace period are destroyed (a lost message changes nothing);
-    - datasets of closed or withdrawn projects are destroyed (suspended ones are kept, unserved,
-      for a resumption);
-    - every objection in force is checked against the published datasets, so that an objection
-      whose propagation message was lost, or that arrived while a run was publishing, still
-      reaches the datasets that contain the person.
-    """
-    now = now or timezone.now()
-    counts = {"expired": destroy_expired_datasets(now=now), "superseded": 0, "stopped": 0}
-    grace = timedelta(hours=settings.EDS_SUPERSEDED_GRACE_HOURS)
-    for run in selectors.published_not_destroyed().filter(superseded_at__lte=now - grace):
-        counts["superseded"] += _destroy_quietly(run, REASON_SUPERSEDED)
-    stopped = {
-        ProjectStatus.CLOSED: REASON_PROJECT_CLOSED,
-        ProjectStatus.WITHDRAWN: REASON_PROJECT_WITHDRAWN,
-    }
-    for run in selectors.published_not_destroyed().filter(project__status__in=list(stopped)):
-        counts["stopped"] += _destroy_quietly(run, stopped[run.project.status])
-    counts["propagations"] = propagation.sweep_propagations()
+                job.on_commit(run.pk)
     return counts
 
 
 # --- Helpers ------------------------------------------------------------------------------------
 
 
-def _staging_of(run: ProvisioningRun) -> Path | None:
+def staging_of(run: ProvisioningRun) -> Path | None:
+    """The folder where the run's parts are written before publication, if planned."""
     if run.plan and run.plan.get("staging"):
         return Path(run.plan["staging"])
     return None
 
 
-def _remove(path: Path | None) -> None:
+def remove_folder(path: Path | None) -> None:
+    """Removes what a run wrote (its staging folder or its target), if anything."""
     if path is not None:
         shutil.rmtree(path, ignore_errors=True)
-
-
-def _enqueue(task_name: str, pk: int) -> None:
-    from access.provisioning import tasks
-
-    getattr(tasks, task_name).delay(pk)
