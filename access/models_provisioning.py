@@ -19,7 +19,9 @@ class RunStatus(models.TextChoices):
     QUEUED = "queued", _("Queued")
     """Started by the data steward; waits for a worker to check the gates and plan it."""
     RUNNING = "running", _("Running")
-    """Gates passed and cohort planned; its parts are being written by the workers."""
+    """Claimed by a worker, which checks the gates and plans the cohort (a refusal ends in
+    failed); then the workers write its parts. A rebuild against a newer register snapshot
+    comes back here."""
     WRITING = "writing", _("Writing the dataset")
     """Every part is done: the register is checked again, then the dataset is assembled."""
     PUBLISHED = "published", _("Published")

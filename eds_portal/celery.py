@@ -19,6 +19,12 @@ app.conf.beat_schedule = {
         "task": "eds_portal.tasks.verify_audit_chain_task",
         "schedule": crontab(hour=2, minute=30),
     },
+    # Keys of the client-address hashes past their retention go, so that the hashes of
+    # patients' public requests can no longer be traced back (LOG-04).
+    "purge-address-keys": {
+        "task": "eds_portal.tasks.purge_address_keys_task",
+        "schedule": crontab(hour=0, minute=15),
+    },
     "clear-expired-sessions": {
         "task": "eds_portal.tasks.clear_expired_sessions_task",
         "schedule": crontab(hour=3, minute=0),
@@ -38,14 +44,21 @@ app.conf.beat_schedule = {
         "task": "access.tasks.send_opposition_reminders_task",
         "schedule": crontab(hour=8, minute=15),
     },
-    # Provisioning: runs whose worker went silent are handed to another one (every minute),
-    # and datasets past their access period are destroyed with a certificate (MIN-14).
+    # Feasibility counts: the warehouse's flags of warehouse-wide objectors are made equal to
+    # the register (each objection and withdrawal already flags after its commit).
+    "sync-objection-flags": {
+        "task": "access.tasks.sync_objection_flags_task",
+        "schedule": crontab(hour=4, minute=45),
+    },
+    # Provisioning: runs whose worker went silent are handed to another one (every minute);
+    # the exit path's sweep destroys datasets past their access period, replaced or of a closed
+    # project, and catches objections whose propagation message was lost (MIN-13, OPP-11).
     "reap-provisioning-runs": {
         "task": "access.provisioning.tasks.reap_provisioning_runs_task",
         "schedule": 60.0,
     },
-    "destroy-expired-datasets": {
-        "task": "access.provisioning.tasks.destroy_expired_datasets_task",
-        "schedule": crontab(hour=1, minute=30),
+    "sweep-datasets": {
+        "task": "access.provisioning.tasks.sweep_datasets_task",
+        "schedule": 600.0,
     },
 }

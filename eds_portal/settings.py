@@ -240,6 +240,9 @@ else:
         "store_processed": False,
     }
     QUEUE_BACKEND_LABEL = "filesystem (embedded)"
+    # Any process may send a task (a management command of the demo too), not only the worker.
+    for _folder in ("queue", "processed", "control"):
+        (BROKER_DIR / _folder).mkdir(parents=True, exist_ok=True)
 
 # Unit tests run tasks eagerly; the integration tests start a real worker on Redis.
 CELERY_TASK_ALWAYS_EAGER = TESTING
@@ -310,6 +313,23 @@ SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
+
+# --- Audit trail: client addresses (LOG-04) ---------------------------------------------------
+
+# Public pages and anonymous requests record a hash of the client's address, never the address:
+# HMAC keyed with SECRET_KEY and a random salt drawn for each period of this many days (the same
+# address gives the same hash within a period, so floods can be followed). Each salt is deleted
+# this many days after its period starts (nightly): the hash can then no longer be traced back,
+# even by trying every address. The retention must exceed the period.
+EDS_ADDRESS_KEY_DAYS = env_int("EDS_ADDRESS_KEY_DAYS", 7)
+EDS_ADDRESS_KEY_RETENTION_DAYS = env_int("EDS_ADDRESS_KEY_RETENTION_DAYS", 14)
+if EDS_ADDRESS_KEY_DAYS < 1:
+    raise ImproperlyConfigured(f"EDS_ADDRESS_KEY_DAYS={EDS_ADDRESS_KEY_DAYS} must be at least 1.")
+if EDS_ADDRESS_KEY_RETENTION_DAYS <= EDS_ADDRESS_KEY_DAYS:
+    raise ImproperlyConfigured(
+        "EDS_ADDRESS_KEY_RETENTION_DAYS must exceed EDS_ADDRESS_KEY_DAYS: the previous period's "
+        "key is needed while a flood window straddles two periods."
+    )
 
 # --- Security headers -------------------------------------------------------------------------
 
@@ -458,6 +478,21 @@ EDS_WAREHOUSE_KEY = env_str(
 )
 # Counts from 1 to this value minus one are shown as "< N" (MIN-11).
 EDS_SMALL_CELL_THRESHOLD = env_int("EDS_SMALL_CELL_THRESHOLD", 11)
+# Feasibility counts resist differencing (warehouse.disclosure, README "Feasibility counts:
+# disclosure control"): shown counts are perturbed by their cell key then rounded to this base;
+# a count is compared with every count given (to anyone) in the last WINDOW_DAYS; each user gets
+# at most DAILY_BUDGET counts a day.
+EDS_FEASIBILITY_ROUNDING_BASE = env_int("EDS_FEASIBILITY_ROUNDING_BASE", 5)
+EDS_FEASIBILITY_WINDOW_DAYS = env_int("EDS_FEASIBILITY_WINDOW_DAYS", 90)
+EDS_FEASIBILITY_DAILY_BUDGET = env_int("EDS_FEASIBILITY_DAILY_BUDGET", 200)
+for _name, _value in (
+    ("EDS_SMALL_CELL_THRESHOLD", EDS_SMALL_CELL_THRESHOLD - 1),
+    ("EDS_FEASIBILITY_ROUNDING_BASE", EDS_FEASIBILITY_ROUNDING_BASE),
+    ("EDS_FEASIBILITY_WINDOW_DAYS", EDS_FEASIBILITY_WINDOW_DAYS),
+    ("EDS_FEASIBILITY_DAILY_BUDGET", EDS_FEASIBILITY_DAILY_BUDGET),
+):
+    if _value < 1:
+        raise ImproperlyConfigured(f"{_name} is too small (see config.env.sample).")
 # Largest file accepted for upload (project attachments), in bytes.
 EDS_MAX_UPLOAD_BYTES = env_int("EDS_MAX_UPLOAD_MB", 20) * 1024 * 1024
 # Django writes every uploaded file to disk whatever its size; the first handler drops a file
@@ -519,6 +554,12 @@ EDS_PROVISIONING_STALE_SECONDS = env_int("EDS_PROVISIONING_STALE_SECONDS", 120)
 EDS_PROVISIONING_MAX_ATTEMPTS = env_int("EDS_PROVISIONING_MAX_ATTEMPTS", 3)
 # Minutes a download link stays valid (MIN-13).
 EDS_DOWNLOAD_LINK_MINUTES = env_int("EDS_DOWNLOAD_LINK_MINUTES", 15)
+# Hours before a replaced dataset's files are destroyed (it is refused from its replacement on).
+EDS_SUPERSEDED_GRACE_HOURS = env_int("EDS_SUPERSEDED_GRACE_HOURS", 0)
+if EDS_SUPERSEDED_GRACE_HOURS < 0:
+    raise ImproperlyConfigured(
+        f"EDS_SUPERSEDED_GRACE_HOURS={EDS_SUPERSEDED_GRACE_HOURS} must be 0 or more."
+    )
 for _name, _value in (
     ("EDS_PROVISIONING_PARTS", EDS_PROVISIONING_PARTS),
     ("EDS_PROVISIONING_HEARTBEAT_SECONDS", EDS_PROVISIONING_HEARTBEAT_SECONDS),

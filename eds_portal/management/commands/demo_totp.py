@@ -30,9 +30,7 @@ class Command(BaseCommand):
         else:
             # A demo researcher enrols on the portal (every download needs a second factor):
             # the key is the one the enrolment page just made, confirmed or not yet.
-            device = (
-                TOTPDevice.objects.filter(user__email=account.email).order_by("-pk").first()
-            )
+            device = TOTPDevice.objects.filter(user__email=account.email).order_by("-pk").first()
             if device is None:
                 raise CommandError(
                     f"{email} has no second factor yet: open the enrolment page "
