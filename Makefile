@@ -48,8 +48,11 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
+# The coverage summary lists the modules not fully covered (term:skip-covered).
+COVERAGE := --cov=eds_portal --cov=projects --cov=access --cov=warehouse --cov-report=term:skip-covered
+
 test: messages lint
-	DJANGO_ENV=test $(PY) -m pytest $(PYTEST_ARGS)
+	DJANGO_ENV=test $(PY) -m pytest $(COVERAGE) $(PYTEST_ARGS)
 
 # Benchmarks on PostgreSQL when DATABASE_URL points to it (default 127.0.0.1); BENCH_SIZE=S for
 # the full-size generator figure. Results in bench/results/*.json.

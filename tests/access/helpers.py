@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from access.actions import Intake, record_staff_request, submit_online_request
 from access.models import Channel, RequesterRole, Scope
+from access.opposition.actions import Intake, record_staff_request, submit_online_request
 from eds_portal.routers import vault_access
 from warehouse.keys import person_key
 from warehouse.models import Identity

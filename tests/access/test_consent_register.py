@@ -13,12 +13,15 @@ from access.consent.actions import ConsentRefused, record_consent, withdraw_cons
 from access.models import ConsentRecord, ConsentWithdrawal
 from eds_portal.models import AuditEvent
 from projects.models import Project
-from tests.access.transparency_helpers import approved_project, english, record_mr004  # noqa: F401
+from tests.access.transparency_helpers import approved_project, record_mr004
 from tests.conftest import login
 from warehouse.keys import person_key
 from warehouse.models import Person
 
-pytestmark = pytest.mark.django_db(databases=["default", "warehouse"])
+pytestmark = [
+    pytest.mark.django_db(databases=["default", "warehouse"]),
+    pytest.mark.usefixtures("english_client"),
+]
 
 IDENTITY = {
     "birth_name": "Martin",

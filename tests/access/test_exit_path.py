@@ -17,33 +17,33 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
-from access import actions as opposition_actions
 from access.models_provisioning import (
     DestructionCertificate,
     Propagation,
     ProvisioningRun,
     RunStatus,
 )
+from access.opposition import actions as opposition_actions
 from access.provisioning import delivery, links, propagation, publication, runs, serving
 from eds_portal.models import AuditEvent
 from eds_portal.roles import Role
 from projects import workflow
 from projects.models import Decision, ProjectStatus, Recommendation
 from tests.access.helpers import online_request
-from tests.access.provisioning_fixtures import (  # noqa: F401  (fixtures)
+from tests.access.provisioning_helpers import (
     DBS,
-    english,
     object_to_everything,
     person_keys,
-    provisioning_settings,
     pseudonyms_in,
     published,
     specification,
-    warehouse_rows,
 )
 from tests.conftest import current_code, login
 
-pytestmark = [pytest.mark.django_db(databases=DBS), pytest.mark.usefixtures("warehouse_rows")]
+pytestmark = [
+    pytest.mark.django_db(databases=DBS),
+    pytest.mark.usefixtures("warehouse_rows", "provisioning_settings", "english_client"),
+]
 
 
 @pytest.fixture(autouse=True)

@@ -14,10 +14,13 @@ from access.models import FormalityRecord, PublicPage
 from eds_portal.models import AuditEvent
 from projects import workflow
 from projects.models import ProjectStatus, Recommendation
-from tests.access.transparency_helpers import approved_project, english, record_mr004  # noqa: F401
+from tests.access.transparency_helpers import approved_project, record_mr004
 from tests.conftest import login
 
-pytestmark = pytest.mark.django_db(databases=["default", "warehouse"])
+pytestmark = [
+    pytest.mark.django_db(databases=["default", "warehouse"]),
+    pytest.mark.usefixtures("english_client"),
+]
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from access import actions
 from access.models import RequestStatus
+from access.opposition import actions
 from eds_portal.models import AuditEvent
 from eds_portal.routers import VaultAccessDenied
 from tests.access.helpers import DBS, online_request, staff_request, warehouse_person
@@ -136,7 +136,7 @@ def test_opp14_csv_and_fhir_exports_without_identity(client, dpo, identity_offic
 
 
 def test_csv_export_neutralises_formulas():
-    from access.exports import _csv_cell
+    from access.opposition.exports import _csv_cell
 
     assert _csv_cell("=HYPERLINK(1)") == "'=HYPERLINK(1)"
     assert _csv_cell("EDS-1") == "EDS-1"
@@ -244,7 +244,7 @@ def test_demo_adds_three_requests_and_prints_an_identity(secretariat):
 
     from django.core.management import call_command
 
-    from access import demo
+    from access.opposition import demo
 
     for index, name in enumerate(["Durand", "Petit", "Roux", "Moreau"]):
         warehouse_person(birth_name=name, first_names="Julie", birth_date=date(1980, 1, index + 1))

@@ -9,9 +9,9 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 
-from access import actions
 from access.models import RegisterEntry, RequestStatus
-from access.register import current_snapshot, objecting_persons, snapshot_at
+from access.opposition import actions
+from access.opposition.register import current_snapshot, objecting_persons, snapshot_at
 from eds_portal.models import AuditEvent
 from eds_portal.routers import vault_access
 from tests.access.helpers import DBS, online_request, project, warehouse_person

@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from access import actions
 from access.models import Channel, Scope
-from access.statistics import opposition_statistics
+from access.opposition import actions
+from access.opposition.statistics import opposition_statistics
 from tests.access.helpers import DBS, online_request, staff_request
 from tests.conftest import login
 

@@ -1,4 +1,4 @@
-"""Objections not matched yet hold up provisioning (issue 11 item 3; OPP-09, OPP-10).
+"""Objections not matched yet hold up provisioning (OPP-09, OPP-10).
 
 An objection waiting for identity matching or an ID copy that may cover a project refuses its
 runs, naming the receipt numbers; it stops doing so once matched, found to concern nobody,
@@ -12,24 +12,21 @@ from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
 from django.utils import timezone
 
-from access import actions
 from access.formalities.gates import pending_objection_reasons, provisioning_blockers
 from access.models import Channel, ObjectionOverride, RequestStatus, Scope
 from access.models_provisioning import RunStatus
+from access.opposition import actions
 from access.provisioning import runs
 from eds_portal.models import AuditEvent
 from tests.access.helpers import online_request, staff_request, warehouse_person
 from tests.access.helpers import project as make_project
-from tests.access.provisioning_fixtures import (  # noqa: F401  (fixtures)
-    DBS,
-    english,
-    provisioning_settings,
-    published,
-    warehouse_rows,
-)
+from tests.access.provisioning_helpers import DBS, published
 from tests.conftest import login
 
-pytestmark = pytest.mark.django_db(databases=DBS)
+pytestmark = [
+    pytest.mark.django_db(databases=DBS),
+    pytest.mark.usefixtures("provisioning_settings", "english_client"),
+]
 
 OTHER_ROLES = [
     "researcher",

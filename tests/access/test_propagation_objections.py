@@ -3,7 +3,7 @@
 Publication records the pseudonyms that left and makes the project active; a later objection
 records a propagation per affected dataset, tells the recipients which pseudonym to delete,
 and builds a new version without the person; the lead confirms, or the DPO records an
-exception with its reason. Issue 6 item 8: the status page lists the projects that received
+exception with its reason. The status page lists the projects that received
 the person's data, and when.
 """
 
@@ -15,7 +15,6 @@ import pytest
 from django.core import mail
 from django.core.exceptions import PermissionDenied
 
-from access import actions as opposition_actions
 from access.models import Scope
 from access.models_provisioning import (
     Propagation,
@@ -23,23 +22,19 @@ from access.models_provisioning import (
     ProvisioningRun,
     RunStatus,
 )
+from access.opposition import actions as opposition_actions
 from access.provisioning import propagation, runs
 from eds_portal.models import AuditEvent
 from eds_portal.roles import Role
 from projects.models import ProjectStatus, TeamMembership, TeamRole
 from tests.access.helpers import BIRTH, online_request
-from tests.access.provisioning_fixtures import (  # noqa: F401  (fixtures)
-    DBS,
-    english,
-    person_keys,
-    provisioning_settings,
-    pseudonyms_in,
-    published,
-    warehouse_rows,
-)
+from tests.access.provisioning_helpers import DBS, person_keys, pseudonyms_in, published
 from tests.conftest import login
 
-pytestmark = [pytest.mark.django_db(databases=DBS), pytest.mark.usefixtures("warehouse_rows")]
+pytestmark = [
+    pytest.mark.django_db(databases=DBS),
+    pytest.mark.usefixtures("warehouse_rows", "provisioning_settings", "english_client"),
+]
 
 
 @pytest.fixture
@@ -104,13 +99,13 @@ def test_without_a_pseudonym_column_the_persons_delivered_are_computed_by_the_en
     django_capture_on_commit_callbacks,
 ):
     """A dataset without ``person.pseudonym`` gives no column to read: the map is recomputed."""
-    from tests.access import provisioning_fixtures
+    from tests.access import provisioning_helpers
 
     with_column = deliver(project, data_steward, django_capture_on_commit_callbacks)
     without_pseudonym = [
-        v for v in provisioning_fixtures.VARIABLES if v["code"] != "person.pseudonym"
+        v for v in provisioning_helpers.VARIABLES if v["code"] != "person.pseudonym"
     ]
-    monkeypatch.setattr(provisioning_fixtures, "VARIABLES", without_pseudonym)
+    monkeypatch.setattr(provisioning_helpers, "VARIABLES", without_pseudonym)
     other = published(researcher, secretariat, chair, title="Sans pseudonyme")
     without = deliver(other, data_steward, django_capture_on_commit_callbacks)
     assert pseudonyms_in(Path(without.dataset_path)) == set()
@@ -374,7 +369,7 @@ def test_the_data_steward_follows_without_acting(client, propagated, data_stewar
     assert not page.context["can_record_exception"]
 
 
-# --- "Which projects used my data" (issue 6 item 8) ---------------------------------------------
+# --- "Which projects used my data" --------------------------------------------------------------
 
 
 def status_page(client, request):

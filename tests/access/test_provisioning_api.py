@@ -14,16 +14,13 @@ from access.provisioning import delivery, runs
 from eds_portal.models import AuditEvent
 from eds_portal.roles import Role
 from projects.models import TeamMembership, TeamRole
-from tests.access.provisioning_fixtures import (  # noqa: F401  (fixtures)
-    DBS,
-    english,
-    provisioning_settings,
-    published,
-    warehouse_rows,
-)
+from tests.access.provisioning_helpers import DBS, published
 from tests.conftest import login
 
-pytestmark = [pytest.mark.django_db(databases=DBS), pytest.mark.usefixtures("warehouse_rows")]
+pytestmark = [
+    pytest.mark.django_db(databases=DBS),
+    pytest.mark.usefixtures("warehouse_rows", "provisioning_settings", "english_client"),
+]
 
 
 @pytest.fixture

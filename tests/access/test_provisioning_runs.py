@@ -14,22 +14,22 @@ from access.models_provisioning import PartStatus, ProvisioningRun, RunPart, Run
 from access.provisioning import publication, runs
 from access.provisioning.keys import project_key
 from eds_portal.models import AuditEvent
-from tests.access.provisioning_fixtures import (  # noqa: F401  (fixtures)
+from tests.access.provisioning_helpers import (
     DBS,
     approved,
-    english,
     mark_applied,
     object_to_everything,
     person_keys,
-    provisioning_settings,
     pseudonyms_in,
     published,
     run_everything,
-    warehouse_rows,
 )
 from warehouse.export import pseudonym, verify_dataset
 
-pytestmark = [pytest.mark.django_db(databases=DBS), pytest.mark.usefixtures("warehouse_rows")]
+pytestmark = [
+    pytest.mark.django_db(databases=DBS),
+    pytest.mark.usefixtures("warehouse_rows", "provisioning_settings", "english_client"),
+]
 
 
 def events(action: str, run: ProvisioningRun | None = None):
@@ -299,8 +299,8 @@ def test_an_objection_during_the_run_rebuilds_the_parts_and_the_person_is_not_de
 def test_a_register_change_that_does_not_concern_the_project_is_recorded_without_rebuild(
     project, data_steward, identity_officer
 ):
-    from access import register
     from access.models import EntryEffect, Scope
+    from access.opposition import register
     from tests.access.helpers import online_request
 
     run = ProvisioningRun.objects.create(project=project, started_by=data_steward)

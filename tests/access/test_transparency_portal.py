@@ -11,10 +11,13 @@ from django.utils import timezone
 from access.formalities.actions import publish_project
 from access.models import Publication, PublicPage
 from projects.models import Attachment, AttachmentKind, ConflictDeclaration, Review
-from tests.access.transparency_helpers import approved_project, english, record_mr004  # noqa: F401
+from tests.access.transparency_helpers import approved_project, record_mr004
 from tests.conftest import login
 
-pytestmark = pytest.mark.django_db(databases=["default", "warehouse"])
+pytestmark = [
+    pytest.mark.django_db(databases=["default", "warehouse"]),
+    pytest.mark.usefixtures("english_client"),
+]
 
 
 @pytest.fixture

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import itertools
 from datetime import date
-
-import pytest
-from django.utils import translation
 
 from projects import workflow
 from projects.actions import check_admissibility, create_project, submit_project
-from projects.models import Decision, Project, Recommendation
+from projects.models import Project, Recommendation
+from tests.factories import DecisionFactory
 from tests.projects.helpers import attach_required, fill_draft
-
-_numbers = itertools.count(1)
 
 SPECIFICATION = {
     "variables": [
@@ -35,12 +30,10 @@ def approved_project(
     attach_required(project, researcher)
     version = submit_project(project=project, by=researcher)
     check_admissibility(project=project, by=secretariat, accept=True)
-    Decision.objects.create(
-        number=f"CSE-T-{next(_numbers):04d}",
+    DecisionFactory(
         project=project,
         version=version,
         opinion=opinion,
-        reasons="Protocole solide.",
         recommendations="Préciser la durée de conservation."
         if opinion == Recommendation.FAVOURABLE_WITH_RECOMMENDATIONS
         else "",
@@ -65,11 +58,3 @@ def record_mr004(project, secretariat, **overrides):
     }
     values.update(overrides)
     return record_formalities(project=project, by=secretariat, **values)
-
-
-@pytest.fixture(autouse=True)
-def english(client):
-    """Messages compared in English whatever the catalogue holds (the portal defaults to French)."""
-    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
-    with translation.override("en"):
-        yield

@@ -9,7 +9,7 @@ from playwright.sync_api import Page, expect
 from projects.actions import create_project, submit_project
 from projects.models import ProjectStatus
 from tests.conftest import current_code
-from tests.e2e.test_login import _sign_in, _submit_token
+from tests.e2e.helpers import sign_in, submit_token
 from tests.projects.helpers import attach_required, fill_draft
 
 pytestmark = [
@@ -29,8 +29,8 @@ def test_secretariat_returns_a_file_with_its_missing_items(
     submit_project(project=project, by=researcher)
 
     page.goto(reverse("login"))
-    _sign_in(page, secretariat.email)
-    _submit_token(page, current_code(secretariat.totpdevice_set.get()), button="Vérifier")
+    sign_in(page, secretariat.email)
+    submit_token(page, current_code(secretariat.totpdevice_set.get()), button="Vérifier")
     page.get_by_role("link", name=project.reference).first.click()
     page.get_by_role("link", name="Contrôler la recevabilité").click()
     assert_accessible(page)

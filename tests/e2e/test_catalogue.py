@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 from playwright.sync_api import Page, expect
 
-from tests.e2e.test_login import _sign_in
+from tests.e2e.helpers import sign_in
 
 # The warehouse takes part: its concept rows (loaded by a migration) are put back afterwards.
 pytestmark = [
@@ -21,7 +21,7 @@ def test_researcher_searches_the_catalogue_and_counts(
     page: Page, live_server, researcher, assert_accessible, assert_no_csp_violation
 ):
     page.goto(reverse("login"))
-    _sign_in(page, researcher.email)
+    sign_in(page, researcher.email)
     page.get_by_role("link", name="Catalogue des données").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Catalogue des données")
     assert_no_csp_violation(page)

@@ -1,4 +1,4 @@
-"""From a submitted protocol to the commission's decision letter, in a real browser (issue 5).
+"""From a submitted protocol to the commission's decision letter, in a real browser.
 
 Each persona signs in once in a browser profile of its own (a TOTP code cannot be used twice in
 the same time step): the secretariat accepts the file and assigns two rapporteurs; each
@@ -35,8 +35,7 @@ from projects.models import (
     Vote,
 )
 from tests.conftest import current_code
-from tests.e2e.test_login import _sign_in, _submit_token
-from tests.e2e.test_protocol_submission import _field
+from tests.e2e.helpers import labelled_field, sign_in, submit_token
 from tests.projects.helpers import VALID_SECTIONS, attach_required, fill_draft
 
 pytestmark = [
@@ -85,9 +84,9 @@ def sign_in_as(
 
         page.on("console", record)
         page.goto(reverse("login"))
-        _sign_in(page, user.email)
+        sign_in(page, user.email)
         if user.requires_two_factor:
-            _submit_token(page, current_code(user.totpdevice_set.get()), button="Vérifier")
+            submit_token(page, current_code(user.totpdevice_set.get()), button="Vérifier")
         expect(page).to_have_url(f"{live_server.url}/")
         expect(page.get_by_role("heading", level=1)).to_contain_text(user.full_name)
         return page
@@ -136,16 +135,18 @@ def _write_review(page: Page, project, check, *, refuse: bool) -> None:
     ).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Mon avis sur la version 1")
     check(page)
-    _field(page, "Qualité scientifique").fill("Question claire, équipe compétente.")
-    _field(page, "Intérêt public").fill("Mieux orienter les nourrissons en hiver.")
-    _field(page, "Méthodologie").fill("Étude rétrospective adaptée à la question.")
-    _field(page, "Information des personnes").fill("Exception justifiée : données anciennes.")
-    _field(page, "Éthique").fill("Risque faible ; pas de texte libre demandé.")
+    labelled_field(page, "Qualité scientifique").fill("Question claire, équipe compétente.")
+    labelled_field(page, "Intérêt public").fill("Mieux orienter les nourrissons en hiver.")
+    labelled_field(page, "Méthodologie").fill("Étude rétrospective adaptée à la question.")
+    labelled_field(page, "Information des personnes").fill(
+        "Exception justifiée : données anciennes."
+    )
+    labelled_field(page, "Éthique").fill("Risque faible ; pas de texte libre demandé.")
     _verdict(page, SEX, "Approuver")
     _verdict(page, DIAGNOSIS, "Approuver")
     if refuse:
         _verdict(page, BIRTH_DATE, "Refuser")
-        _field(page, f"Motif pour « {BIRTH_DATE} »").fill(REFUSAL_REASON)
+        labelled_field(page, f"Motif pour « {BIRTH_DATE} »").fill(REFUSAL_REASON)
     else:
         _verdict(page, BIRTH_DATE, "Approuver")
     page.get_by_role("group", name="Proposition d\u2019avis").get_by_label(
@@ -241,8 +242,8 @@ def test_commission_reviews_votes_and_decides_variable_by_variable(
     check(office)
     assigned = office.get_by_role("table", name="Rapporteurs désignés")
     for member, due in ((commission_member, first_due), (rapporteur, second_due)):
-        _field(office, "Membre de la commission").select_option(value=str(member.pk))
-        _field(office, "Échéance de l\u2019avis").fill(due.isoformat())
+        labelled_field(office, "Membre de la commission").select_option(value=str(member.pk))
+        labelled_field(office, "Échéance de l\u2019avis").fill(due.isoformat())
         office.get_by_role("button", name="Désigner", exact=True).click()
         expect(_messages(office)).to_contain_text(
             f"{member.full_name} est désormais rapporteur. Un message lui a été envoyé."
@@ -293,8 +294,8 @@ def test_commission_reviews_votes_and_decides_variable_by_variable(
     expect(office.get_by_role("heading", level=1)).to_have_text("Programmer une séance")
     check(office)
     session_day = today + timedelta(days=1)
-    _field(office, "Date et heure").fill(f"{session_day.isoformat()}T14:00")
-    _field(office, "Lieu").fill("Salle du conseil, 14 rue de Paris")
+    labelled_field(office, "Date et heure").fill(f"{session_day.isoformat()}T14:00")
+    labelled_field(office, "Lieu").fill("Salle du conseil, 14 rue de Paris")
     office.get_by_role("button", name="Enregistrer", exact=True).click()
     expect(_messages(office)).to_contain_text("Séance créée.")
     expect(office.get_by_role("heading", level=1)).to_contain_text(f"Séance du {session_day.day} ")
@@ -302,7 +303,7 @@ def test_commission_reviews_votes_and_decides_variable_by_variable(
     session = CommissionSession.objects.get()
     assert timezone.localtime(session.date).date() == session_day
 
-    _field(office, "Projet en cours d\u2019examen").select_option(
+    labelled_field(office, "Projet en cours d\u2019examen").select_option(
         label=f"{project.reference} — {project.title}"
     )
     office.get_by_role("button", name="Inscrire à l\u2019ordre du jour").click()
@@ -412,7 +413,7 @@ def test_commission_reviews_votes_and_decides_variable_by_variable(
     # The form starts from the most cautious rapporteur verdict: the refusal, with its reason.
     birth_date_verdict = chairing.get_by_role("group", name=f"Appréciation sur « {BIRTH_DATE} »")
     expect(birth_date_verdict.get_by_label("Refuser", exact=True)).to_be_checked()
-    expect(_field(chairing, f"Motif pour « {BIRTH_DATE} »")).to_have_value(REFUSAL_REASON)
+    expect(labelled_field(chairing, f"Motif pour « {BIRTH_DATE} »")).to_have_value(REFUSAL_REASON)
     expect(
         chairing.get_by_role("group", name=f"Appréciation sur « {SEX} »").get_by_label(
             "Approuver", exact=True
@@ -421,7 +422,7 @@ def test_commission_reviews_votes_and_decides_variable_by_variable(
     chairing.get_by_role("group", name="Avis de la commission").get_by_label(
         "Favorable", exact=True
     ).check()
-    _field(chairing, "Motifs").fill(
+    labelled_field(chairing, "Motifs").fill(
         "Protocole d'intérêt public, méthodologie adaptée ; la date de naissance n'est pas "
         "nécessaire."
     )

@@ -11,7 +11,7 @@ from django.urls import reverse
 from playwright.sync_api import Page, expect
 
 from tests.conftest import current_code
-from tests.e2e.test_login import _sign_in, _submit_token
+from tests.e2e.helpers import sign_in, submit_token
 from tests.warehouse import factories as wf
 from warehouse.models import CountOutcome, FeasibilityCountLog
 
@@ -35,7 +35,7 @@ def test_a_close_count_is_refused_then_the_dpo_sees_it(
 ):
     _gironde()
     page.goto(reverse("login"))
-    _sign_in(page, researcher.email)
+    sign_in(page, researcher.email)
     page.goto(reverse("feasibility"))
     page.get_by_label("Codes CISP-2").fill("R78")
     page.get_by_role("button", name="Compter", exact=True).click()
@@ -55,8 +55,8 @@ def test_a_close_count_is_refused_then_the_dpo_sees_it(
 
     page.context.clear_cookies()
     page.goto(reverse("login"))
-    _sign_in(page, dpo.email)
-    _submit_token(page, current_code(dpo.totpdevice_set.get(confirmed=True)), button="Vérifier")
+    sign_in(page, dpo.email)
+    submit_token(page, current_code(dpo.totpdevice_set.get(confirmed=True)), button="Vérifier")
     page.locator(f"nav a[href='{reverse('feasibility_log')}']").click()
     expect(page.get_by_role("heading", level=1)).to_be_visible()
     expect(page.locator("table").first).to_contain_text(researcher.full_name)

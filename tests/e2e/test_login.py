@@ -17,21 +17,9 @@ from playwright.sync_api import Page, expect
 from eds_portal.models import AuditEvent
 from eds_portal.roles import Role
 from tests.conftest import current_code
-from tests.factories import TEST_PASSWORD
+from tests.e2e.helpers import sign_in, submit_token
 
 pytestmark = pytest.mark.e2e
-
-
-def _sign_in(page: Page, email: str) -> None:
-    page.get_by_label("Adresse électronique").fill(email)
-    page.get_by_label("Mot de passe").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Se connecter", exact=True).click()
-
-
-def _submit_token(page: Page, code: str, *, button: str) -> None:
-    # One code per device and test: django-otp refuses a code whose time step was used already.
-    page.get_by_label("Code à 6 chiffres").fill(code)
-    page.get_by_role("button", name=button, exact=True).click()
 
 
 def test_staff_signs_in_with_password_then_totp(
@@ -41,13 +29,13 @@ def test_staff_signs_in_with_password_then_totp(
     assert_no_csp_violation(page)
     assert_accessible(page)
 
-    _sign_in(page, secretariat.email)
+    sign_in(page, secretariat.email)
     expect(page).to_have_url(re.compile(re.escape(reverse("two_factor_verify")) + r"\?"))
     assert_no_csp_violation(page)
     assert_accessible(page)
 
     device = secretariat.totpdevice_set.get(confirmed=True)
-    _submit_token(page, current_code(device), button="Vérifier")
+    submit_token(page, current_code(device), button="Vérifier")
 
     expect(page).to_have_url(f"{live_server.url}/")
     expect(page.get_by_role("heading", level=1)).to_contain_text(secretariat.full_name)
@@ -63,7 +51,7 @@ def test_staff_without_device_enrols_at_first_sign_in(
     user = make_user(Role.SECRETARIAT, device=False)
 
     page.goto(reverse("login"))
-    _sign_in(page, user.email)
+    sign_in(page, user.email)
     expect(page).to_have_url(re.compile(re.escape(reverse("two_factor_setup")) + r"\?"))
     expect(page.locator("main svg")).to_be_visible()
     manual_key = "".join(page.locator(".secret").inner_text().split())
@@ -72,7 +60,7 @@ def test_staff_without_device_enrols_at_first_sign_in(
     assert_accessible(page)
 
     key = b32decode(manual_key + "=" * (-len(manual_key) % 8))
-    _submit_token(page, f"{totp(key):06d}", button="Activer")
+    submit_token(page, f"{totp(key):06d}", button="Activer")
 
     expect(page).to_have_url(f"{live_server.url}/")
     expect(page.get_by_role("heading", level=1)).to_contain_text(user.full_name)

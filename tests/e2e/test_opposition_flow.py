@@ -1,4 +1,4 @@
-"""Opposition and transparency end to end, in a real browser (issue 6; axe-core, CSP).
+"""Opposition and transparency end to end, in a real browser (axe-core, CSP).
 
 A visitor without an account reads the transparency portal, objects to a published project with
 the identity of a synthetic warehouse person, and gets a receipt; the identity officer signs in
@@ -17,16 +17,16 @@ from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import ConsoleMessage, Page, expect
 
-from access import register
 from access.formalities.actions import publish_project, record_formalities
 from access.models import OppositionRequest, RequestStatus, Scope
+from access.opposition import register
 from eds_portal.models import AuditEvent
 from eds_portal.routers import vault_access
 from projects.models import Project, ProjectStatus
 from projects.sessions import actions as sessions
 from tests.conftest import current_code
-from tests.e2e.test_login import _sign_in, _submit_token
-from tests.projects.test_sessions_support import decide, declare, project_in_review
+from tests.e2e.helpers import sign_in, submit_token
+from tests.projects.sessions_helpers import decide, declare, project_in_review
 from warehouse.models import Identity, OppositionIdentity, Person
 from warehouse.synthetic.generator import generate
 
@@ -209,8 +209,8 @@ def test_a_visitor_objects_to_a_published_project_and_the_identity_officer_appli
     officer.on("console", record)
     try:
         officer.goto(reverse("login"))
-        _sign_in(officer, identity_officer.email)
-        _submit_token(
+        sign_in(officer, identity_officer.email)
+        submit_token(
             officer,
             current_code(identity_officer.totpdevice_set.get()),
             button="Vérifier",

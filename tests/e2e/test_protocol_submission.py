@@ -15,7 +15,7 @@ from playwright.sync_api import Locator, Page, expect
 
 from projects.actions import create_project
 from projects.models import Project, ProtocolVersion
-from tests.e2e.test_login import _sign_in
+from tests.e2e.helpers import labelled_field, sign_in
 from tests.warehouse import factories as wf
 
 # The data request page reads the warehouse's concept table (loaded by a migration): it takes
@@ -51,11 +51,6 @@ def check(assert_accessible, assert_no_csp_violation):
     return run
 
 
-def _field(scope: Locator | Page, label: str) -> Locator:
-    """The field with exactly this label; a required field's label ends with a hidden "*"."""
-    return scope.get_by_label(re.compile(f"^{re.escape(label)}(?: \\*)?$"))
-
-
 def _button(page: Page, name: str) -> Locator:
     return page.get_by_role("button", name=name, exact=True)
 
@@ -86,13 +81,13 @@ def _open_table(page: Page, table: str) -> Locator:
 
 def _request_variable(group: Locator, label: str, justification: str, generalisation: str) -> None:
     group.get_by_role("checkbox", name=re.compile(f"^{re.escape(label)} \\(")).check()
-    _field(group, f"Justification pour « {label} »").fill(justification)
-    _field(group, f"Généralisation pour « {label} »").select_option(label=generalisation)
+    labelled_field(group, f"Justification pour « {label} »").fill(justification)
+    labelled_field(group, f"Généralisation pour « {label} »").select_option(label=generalisation)
 
 
 def _upload(page: Page, kind: str, name: str) -> None:
-    _field(page, "Type de document").select_option(label=kind)
-    _field(page, "Fichier").set_input_files(
+    labelled_field(page, "Type de document").select_option(label=kind)
+    labelled_field(page, "Fichier").set_input_files(
         {"name": name, "mimeType": "application/pdf", "buffer": PDF}
     )
     _button(page, "Ajouter le document").click()
@@ -116,7 +111,7 @@ def test_researcher_writes_and_submits_a_protocol(
     page: Page, live_server, researcher, bronchiolitis_warehouse, check
 ):
     page.goto(reverse("login"))
-    _sign_in(page, researcher.email)
+    sign_in(page, researcher.email)
     page.get_by_role("navigation", name="Navigation principale").get_by_role(
         "link", name="Projets"
     ).click()
@@ -127,7 +122,7 @@ def test_researcher_writes_and_submits_a_protocol(
     page.get_by_role("link", name="Nouveau projet").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Nouveau projet")
     check(page)
-    _field(page, "Titre provisoire").fill("Bronchiolites du nourrisson")
+    labelled_field(page, "Titre provisoire").fill("Bronchiolites du nourrisson")
     _button(page, "Créer le brouillon").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Bronchiolites du nourrisson")
     project = Project.objects.get(created_by=researcher)
@@ -140,24 +135,28 @@ def test_researcher_writes_and_submits_a_protocol(
     # Identification: the working title is already there as the public title.
     page.get_by_role("region", name="Protocole").get_by_role("link", name="Identification").click()
     _expect_section(page, "Identification")
-    expect(_field(page, "Titre public")).to_have_value("Bronchiolites du nourrisson")
+    expect(labelled_field(page, "Titre public")).to_have_value("Bronchiolites du nourrisson")
     check(page)
-    _field(page, "Titre public").fill("Bronchiolites vues en visite à domicile")
-    _field(page, "Acronyme").fill("BRONCHIO-DOM")
-    _field(page, "Résumé").fill("Décrire les bronchiolites du nourrisson vues par SOS Médecins.")
-    _field(page, "Responsable scientifique").fill("Dr Claire Chercheuse, Inserm U1234")
+    labelled_field(page, "Titre public").fill("Bronchiolites vues en visite à domicile")
+    labelled_field(page, "Acronyme").fill("BRONCHIO-DOM")
+    labelled_field(page, "Résumé").fill(
+        "Décrire les bronchiolites du nourrisson vues par SOS Médecins."
+    )
+    labelled_field(page, "Responsable scientifique").fill("Dr Claire Chercheuse, Inserm U1234")
     _button(page, SAVE_AND_NEXT).click()
 
     # Purpose.
     _expect_section(page, "Finalité et intérêt public")
     expect(_messages(page)).to_contain_text(SAVED_AND_COMPLETE)
     check(page)
-    _field(page, "Objectifs").fill("Décrire l'incidence et l'orientation des bronchiolites.")
-    _field(page, "Domaines médicaux étudiés").fill("Pédiatrie, pneumologie")
-    _field(page, "Justification de l'intérêt public").fill(
+    labelled_field(page, "Objectifs").fill(
+        "Décrire l'incidence et l'orientation des bronchiolites."
+    )
+    labelled_field(page, "Domaines médicaux étudiés").fill("Pédiatrie, pneumologie")
+    labelled_field(page, "Justification de l'intérêt public").fill(
         "Améliorer l'orientation des nourrissons en hiver."
     )
-    _field(page, "Bénéfices attendus").fill("Des recommandations de régulation.")
+    labelled_field(page, "Bénéfices attendus").fill("Des recommandations de régulation.")
     page.get_by_label("J'atteste que le projet ne poursuit aucune finalité interdite").check()
     _button(page, SAVE_AND_NEXT).click()
 
@@ -165,23 +164,31 @@ def test_researcher_writes_and_submits_a_protocol(
     _expect_section(page, "Méthodologie, population et calendrier")
     expect(_messages(page)).to_contain_text(SAVED_AND_COMPLETE)
     check(page)
-    _field(page, "Méthodologie").fill("Étude rétrospective descriptive.")
-    _field(page, "Population étudiée").fill("Enfants de moins de 2 ans vus entre 2023 et 2025.")
-    _field(page, "Début prévu").fill("2026-01-01")
-    _field(page, "Fin prévue").fill("2026-12-31")
+    labelled_field(page, "Méthodologie").fill("Étude rétrospective descriptive.")
+    labelled_field(page, "Population étudiée").fill(
+        "Enfants de moins de 2 ans vus entre 2023 et 2025."
+    )
+    labelled_field(page, "Début prévu").fill("2026-01-01")
+    labelled_field(page, "Fin prévue").fill("2026-12-31")
     _button(page, SAVE_AND_NEXT).click()
 
     # Controllers, processors, funders and platform.
     _expect_section(page, "Responsables de traitement, sous-traitants, financeurs et plateforme")
     expect(_messages(page)).to_contain_text(SAVED_AND_COMPLETE)
     check(page)
-    _field(page, "Responsable de traitement").fill("Inserm")
-    _field(page, "Type de responsable de traitement").select_option(label="Organisme public")
-    _field(page, "Adresse du responsable de traitement").fill("101 rue de Tolbiac, 75013 Paris")
-    _field(page, "Représentant du responsable de traitement").fill("Le président-directeur général")
-    _field(page, "Financeurs").fill("Aucun")
-    _field(page, "Plateforme d'analyse").fill("Plateforme HDS de l'Inserm")
-    _field(page, "Destinataires des données").fill("Rita Researcher, Inserm")
+    labelled_field(page, "Responsable de traitement").fill("Inserm")
+    labelled_field(page, "Type de responsable de traitement").select_option(
+        label="Organisme public"
+    )
+    labelled_field(page, "Adresse du responsable de traitement").fill(
+        "101 rue de Tolbiac, 75013 Paris"
+    )
+    labelled_field(page, "Représentant du responsable de traitement").fill(
+        "Le président-directeur général"
+    )
+    labelled_field(page, "Financeurs").fill("Aucun")
+    labelled_field(page, "Plateforme d'analyse").fill("Plateforme HDS de l'Inserm")
+    labelled_field(page, "Destinataires des données").fill("Rita Researcher, Inserm")
     page.get_by_label("La plateforme d'analyse est située dans l'Union européenne").check()
     _button(page, SAVE_AND_NEXT).click()
 
@@ -189,12 +196,14 @@ def test_researcher_writes_and_submits_a_protocol(
     _expect_section(page, "Information des personnes et intérêts")
     expect(_messages(page)).to_contain_text(SAVED_AND_COMPLETE)
     check(page)
-    _field(page, "Information des personnes").select_option(
+    labelled_field(page, "Information des personnes").select_option(
         label="Exception de l'article 14, paragraphe 5, point b), du RGPD : "
         "efforts disproportionnés"
     )
-    _field(page, "Motif de l’exception").fill("Données anciennes, personnes non joignables.")
-    _field(page, "Déclarations d'intérêts").fill("Aucun lien d'intérêt.")
+    labelled_field(page, "Motif de l’exception").fill(
+        "Données anciennes, personnes non joignables."
+    )
+    labelled_field(page, "Déclarations d'intérêts").fill("Aucun lien d'intérêt.")
     _button(page, SAVE_AND_NEXT).click()
 
     # Regulatory route: the answers propose a route, which the researcher then confirms.
@@ -238,7 +247,7 @@ def test_researcher_writes_and_submits_a_protocol(
     expect(count).to_contain_text("Choisissez des critères")
     live_region = count.element_handle()
     persons = count.locator("dl div", has=page.locator("dt", has_text="Personnes")).locator("dd")
-    codes = _field(page, "Codes CISP-2")
+    codes = labelled_field(page, "Codes CISP-2")
     codes.fill("ZZ9")
     codes.press("Tab")
     expect(count).to_contain_text("Aucun code ne commence par : ZZ9.")
@@ -248,7 +257,7 @@ def test_researcher_writes_and_submits_a_protocol(
     codes.fill("R78")
     codes.press("Tab")
     expect(persons).to_have_text(re.compile(r"^(35|40)$"))
-    maximum_age = _field(page, "Âge maximum (ans)")
+    maximum_age = labelled_field(page, "Âge maximum (ans)")
     maximum_age.fill("2")
     maximum_age.press("Tab")
     expect(persons).to_have_text(re.compile(r"^(20|25)$"))
@@ -259,8 +268,8 @@ def test_researcher_writes_and_submits_a_protocol(
     assert live_region.evaluate("region => region.isConnected")
     check(page)
 
-    _field(page, "Nombre de personnes attendu").fill("5000")
-    _field(page, "Durée d'accès (mois)").fill("24")
+    labelled_field(page, "Nombre de personnes attendu").fill("5000")
+    labelled_field(page, "Durée d'accès (mois)").fill("24")
     _button(page, SAVE).click()
     expect(page).to_have_url(live_server.url + reverse("project_detail", args=[project.pk]))
     expect(_messages(page)).to_contain_text(SAVED_AND_COMPLETE)
@@ -332,26 +341,28 @@ def test_a_section_saved_with_an_error_keeps_the_text_and_the_project_lists_what
     section_url = reverse("project_section", args=[project.pk, "methodology"])
 
     page.goto(reverse("login"))
-    _sign_in(page, researcher.email)
+    sign_in(page, researcher.email)
     page.goto(reverse("project_detail", args=[project.pk]))
     page.get_by_role("region", name="Protocole").get_by_role(
         "link", name="Méthodologie, population et calendrier"
     ).click()
     _expect_section(page, "Méthodologie, population et calendrier")
-    _field(page, "Méthodologie").fill("Étude rétrospective sur trois hivers.")
-    _field(page, "Population étudiée").fill("Enfants de moins de 6 ans.")
-    _field(page, "Début prévu").fill("2026-06-30")
-    _field(page, "Fin prévue").fill("2026-01-01")
+    labelled_field(page, "Méthodologie").fill("Étude rétrospective sur trois hivers.")
+    labelled_field(page, "Population étudiée").fill("Enfants de moins de 6 ans.")
+    labelled_field(page, "Début prévu").fill("2026-06-30")
+    labelled_field(page, "Fin prévue").fill("2026-01-01")
     _button(page, SAVE).click()
 
     # Saved as a draft: what was typed is shown back, the error sits next to its field.
     expect(page).to_have_url(live_server.url + section_url)
     expect(_messages(page)).to_contain_text("Enregistré comme brouillon.")
     expect(page.get_by_role("alert")).to_contain_text("Veuillez corriger les champs signalés")
-    expect(_field(page, "Méthodologie")).to_have_value("Étude rétrospective sur trois hivers.")
-    expect(_field(page, "Population étudiée")).to_have_value("Enfants de moins de 6 ans.")
-    expect(_field(page, "Début prévu")).to_have_value("2026-06-30")
-    end = _field(page, "Fin prévue")
+    expect(labelled_field(page, "Méthodologie")).to_have_value(
+        "Étude rétrospective sur trois hivers."
+    )
+    expect(labelled_field(page, "Population étudiée")).to_have_value("Enfants de moins de 6 ans.")
+    expect(labelled_field(page, "Début prévu")).to_have_value("2026-06-30")
+    end = labelled_field(page, "Fin prévue")
     expect(end).to_have_value("2026-01-01")
     expect(end).to_have_attribute("aria-invalid", "true")
     expect(end).to_have_accessible_description("La fin doit être postérieure au début.")
@@ -380,6 +391,6 @@ def test_a_section_saved_with_an_error_keeps_the_text_and_the_project_lists_what
 
     end_link.click()
     expect(page).to_have_url(live_server.url + section_url + "#id_planned_end")
-    expect(_field(page, "Fin prévue")).to_have_value("2026-01-01")
-    expect(_field(page, "Fin prévue")).to_be_in_viewport()
+    expect(labelled_field(page, "Fin prévue")).to_have_value("2026-01-01")
+    expect(labelled_field(page, "Fin prévue")).to_be_in_viewport()
     check(page)

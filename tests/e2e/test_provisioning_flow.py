@@ -1,4 +1,4 @@
-"""From "start a run" to a downloaded file whose checksum matches the manifest (issue 7).
+"""From "start a run" to a downloaded file whose checksum matches the manifest.
 
 The data steward signs in (TOTP), opens the provisioning page of a published project, starts a
 run and watches its progress bar. The broker is replaced by a queue that the test drains, task
@@ -29,9 +29,9 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 from access.models_provisioning import ProvisioningRun, RunStatus
 from access.provisioning import queue
 from eds_portal.models import AuditEvent
-from tests.access.provisioning_fixtures import published
+from tests.access.provisioning_helpers import published
 from tests.conftest import current_code
-from tests.e2e.test_login import _sign_in, _submit_token
+from tests.e2e.helpers import sign_in, submit_token
 from warehouse.models import Person
 from warehouse.synthetic.generator import generate
 
@@ -43,7 +43,7 @@ pytestmark = [
 ]
 
 PERSON_FILE = "person.parquet"
-# The approved variables of the person table (tests/access/provisioning_fixtures.VARIABLES).
+# The approved variables of the person table (tests/access/provisioning_helpers.VARIABLES).
 PERSON_COLUMNS = ["person_pseudonym", "person_sex"]
 
 
@@ -118,9 +118,9 @@ def sign_in_as(
 
         page.on("console", record)
         page.goto(reverse("login"))
-        _sign_in(page, user.email)
+        sign_in(page, user.email)
         if user.requires_two_factor:
-            _submit_token(page, current_code(user.totpdevice_set.get()), button="Vérifier")
+            submit_token(page, current_code(user.totpdevice_set.get()), button="Vérifier")
         expect(page).to_have_url(f"{live_server.url}/")
         expect(page.get_by_role("heading", level=1)).to_contain_text(user.full_name)
         return page
@@ -235,7 +235,7 @@ def test_steward_starts_a_run_and_the_recipient_downloads_a_file_matching_the_ma
     team.get_by_role("link", name="Configurer la double authentification", exact=True).click()
     expect(team).to_have_url(re.compile(re.escape(reverse("two_factor_setup"))))
     check(team)
-    _submit_token(team, current_code(researcher.totpdevice_set.get()), button="Activer")
+    submit_token(team, current_code(researcher.totpdevice_set.get()), button="Activer")
     expect(team).to_have_url(re.compile(re.escape(reverse("provisioning_run", args=[run.pk]))))
     expect(team.locator("a[href*='/provisioning/download/']")).not_to_have_count(0)
     files = team.get_by_role("table", name="Fichiers du jeu de données")

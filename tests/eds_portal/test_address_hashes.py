@@ -1,4 +1,4 @@
-"""Patients' addresses are not kept raw (issue 11 item 5, LOG-04).
+"""Patients' addresses are not kept raw (LOG-04).
 
 Public pages and anonymous requests record a hash of the client's address under a key that
 rotates every EDS_ADDRESS_KEY_DAYS days and is deleted after EDS_ADDRESS_KEY_RETENTION_DAYS;

@@ -9,6 +9,7 @@ from django.db import IntegrityError, connection, transaction
 
 from eds_portal.audit import GENESIS_HASH, record_event, verify_chain
 from eds_portal.models import AuditEvent
+from tests.eds_portal.helpers import tamper
 
 pytestmark = pytest.mark.django_db
 
@@ -31,17 +32,6 @@ def _events(n: int, actor=None):
     ]
 
 
-def _raw(sql: str, params=()):
-    """Tampering behind the application's back, as a database administrator could."""
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # Superuser only: ordinary triggers (ours included) do not fire for this session.
-            cursor.execute("SET session_replication_role = replica")
-        cursor.execute(sql, params)
-        if connection.vendor == "postgresql":
-            cursor.execute("SET session_replication_role = DEFAULT")
-
-
 def test_events_are_chained():
     first, second, third = _events(3)
     assert (first.seq, second.seq, third.seq) == (1, 2, 3)
@@ -59,7 +49,7 @@ def test_actor_is_part_of_the_hashed_content(dpo):
     assert event.seq == before + 1
     assert event.actor_id == dpo.pk
     assert verify_chain().ok
-    _raw("UPDATE eds_portal_auditevent SET actor_id = NULL WHERE seq = %s", [event.seq])
+    tamper("UPDATE eds_portal_auditevent SET actor_id = NULL WHERE seq = %s", [event.seq])
     assert verify_chain().broken_seq == event.seq
 
 
@@ -151,7 +141,7 @@ def test_sequence_numbers_are_unique():
 
 def test_verify_detects_an_edited_row():
     events = _events(5)
-    _raw("UPDATE eds_portal_auditevent SET after = %s WHERE seq = 3", ['{"n": 999}'])
+    tamper("UPDATE eds_portal_auditevent SET after = %s WHERE seq = 3", ['{"n": 999}'])
     report = verify_chain()
     assert report.broken_seq == 3
     assert "altered" in report.reason
@@ -161,7 +151,7 @@ def test_verify_detects_an_edited_row():
 
 def test_verify_detects_a_deleted_row():
     _events(5)
-    _raw("DELETE FROM eds_portal_auditevent WHERE seq = 2")
+    tamper("DELETE FROM eds_portal_auditevent WHERE seq = 2")
     report = verify_chain()
     assert report.broken_seq == 3
     assert "deleted" in report.reason
@@ -170,9 +160,9 @@ def test_verify_detects_a_deleted_row():
 def test_verify_detects_reordered_rows():
     _events(5)
     # Swap the positions of events 2 and 4 (their seq values); everything else untouched.
-    _raw("UPDATE eds_portal_auditevent SET seq = 1000 WHERE seq = 2")
-    _raw("UPDATE eds_portal_auditevent SET seq = 2 WHERE seq = 4")
-    _raw("UPDATE eds_portal_auditevent SET seq = 4 WHERE seq = 1000")
+    tamper("UPDATE eds_portal_auditevent SET seq = 1000 WHERE seq = 2")
+    tamper("UPDATE eds_portal_auditevent SET seq = 2 WHERE seq = 4")
+    tamper("UPDATE eds_portal_auditevent SET seq = 4 WHERE seq = 1000")
     report = verify_chain()
     assert report.broken_seq == 4
     assert report.checked == 1
@@ -196,7 +186,7 @@ def test_verify_detects_a_recomputed_row_with_a_stale_successor():
         ip=None,
         prev_hash=event.prev_hash,
     )
-    _raw(
+    tamper(
         "UPDATE eds_portal_auditevent SET action = 'test.forged', hash = %s WHERE seq = 2", [forged]
     )
     report = verify_chain()
@@ -210,13 +200,13 @@ def test_verify_audit_command(capsys):
     out = capsys.readouterr().out
     assert "intact: 4 events" in out
     assert "Head: event #4" in out
-    _raw("UPDATE eds_portal_auditevent SET action = 'test.tampered' WHERE seq = 2")
+    tamper("UPDATE eds_portal_auditevent SET action = 'test.tampered' WHERE seq = 2")
     with pytest.raises(CommandError, match=r"BROKEN at event #2"):
         call_command("verify_audit")
 
 
 def test_verify_command_exits_non_zero_when_broken():
     _events(2)
-    _raw("DELETE FROM eds_portal_auditevent WHERE seq = 1")
+    tamper("DELETE FROM eds_portal_auditevent WHERE seq = 1")
     with pytest.raises(CommandError):
         call_command("verify_audit")

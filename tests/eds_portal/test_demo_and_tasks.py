@@ -79,9 +79,9 @@ def test_chain_verification_task_records_its_result(dpo):
 
 
 def test_broken_chain_alerts_the_dpo(dpo):
-    from tests.eds_portal.test_audit_chain import _raw
+    from tests.eds_portal.helpers import tamper
 
-    _raw("UPDATE eds_portal_auditevent SET action = 'tampered' WHERE seq = 1")
+    tamper("UPDATE eds_portal_auditevent SET action = 'tampered' WHERE seq = 1")
     verify_audit_chain_task.delay()
     event = AuditEvent.objects.get(action="audit.chain_verified")
     assert event.after["ok"] is False

@@ -89,7 +89,7 @@ def test_roles_are_read_once_per_user_instance(dpo, django_assert_num_queries):
 
 @pytest.fixture
 def group_rule():
-    """An object rule on Group, standing in for the models later issues bring."""
+    """An object rule on Group, standing in for the models of the other apps."""
     key = (Permission.VIEW_AUDIT_TRAIL, Group)
     register_object_rule(
         Permission.VIEW_AUDIT_TRAIL,

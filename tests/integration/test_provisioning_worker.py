@@ -23,7 +23,7 @@ from access.models_provisioning import PartStatus, ProvisioningRun, RunPart, Run
 from access.provisioning import runs
 from eds_portal.celery import app
 from eds_portal.models import AuditEvent
-from tests.access.provisioning_fixtures import published
+from tests.access.provisioning_helpers import published
 from warehouse.export import verify_dataset
 from warehouse.synthetic.generator import generate
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from django.core import mail
 from django.core.files.base import ContentFile
 from django.utils import timezone
 
-from projects.actions import save_section
+from eds_portal.models import Notification
+from projects.actions import check_admissibility, create_project, save_section, submit_project
 from projects.models import Attachment, AttachmentKind, Project
 
 VALID_SECTIONS = {
@@ -98,3 +100,16 @@ def attach_required(project: Project, by) -> None:
         )
         attachment.file.save(f"{kind}.pdf", ContentFile(b"%PDF-1.4\n"), save=False)
         attachment.save()
+
+
+def make_in_review(researcher, secretariat, title="Bronchiolites"):
+    """A project in review, the notifications and mails of getting there cleared."""
+    project = create_project(by=researcher, title=title)
+    fill_draft(project, researcher)
+    attach_required(project, researcher)
+    submit_project(project=project, by=researcher)
+    check_admissibility(project=project, by=secretariat, accept=True)
+    project.refresh_from_db()
+    Notification.objects.all().delete()  # the status messages are tested elsewhere
+    mail.outbox.clear()
+    return project

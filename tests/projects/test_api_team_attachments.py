@@ -32,8 +32,8 @@ from projects.models import (
 from projects.team_actions import invite_member, token_digest
 from projects.uploads import size_limit_message
 from tests.conftest import login
+from tests.projects.documents import HTML, MINIMAL_PDF, PNG, make_docx, make_zip
 from tests.projects.helpers import VALID_SECTIONS, attach_required, fill_draft
-from tests.projects.test_attachments import HTML, MINIMAL_PDF, PNG, make_docx, make_zip
 
 pytestmark = pytest.mark.django_db(databases=["default", "warehouse"])
 

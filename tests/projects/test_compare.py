@@ -56,7 +56,7 @@ def two_versions(researcher, analyst):
     attach_required(project, researcher)
     TeamMembership.objects.create(project=project, user=analyst, role="co_investigator")
     submit_project(project=project, by=researcher)
-    # The commission's transition belongs to another issue: simulate it.
+    # The commission's transition is not under test here: simulate it.
     Project.objects.filter(pk=project.pk).update(status=ProjectStatus.CHANGES_REQUESTED)
     project.refresh_from_db()
 

@@ -12,8 +12,9 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from projects.actions import check_admissibility, create_project, submit_project
-from projects.models import Decision, ProjectStatus, Recommendation
+from projects.models import ProjectStatus
 from tests.conftest import login
+from tests.factories import DecisionFactory
 from tests.projects.helpers import attach_required, fill_draft
 
 pytestmark = pytest.mark.django_db(databases=["default", "warehouse"])
@@ -82,13 +83,10 @@ def test_the_pipeline_api_runs_a_fixed_number_of_queries(secretariat, researcher
 
 def test_the_statistics_in_the_api(secretariat, chair, researcher, files):
     _waiting, in_review = files
-    Decision.objects.create(
-        number="2026-001",
+    DecisionFactory(
         project=in_review,
         version=in_review.versions.get(number=1),
-        opinion=Recommendation.FAVOURABLE,
         reasons="Favorable.",
-        approved_specification={"variables": []},
         signed_by=chair,
     )
     body = login(APIClient(), secretariat).get(STATISTICS, {"months": 6}).json()

@@ -16,13 +16,12 @@ from projects.dashboards.selectors import processing_stats
 from projects.models import (
     AdmissibilityCheck,
     AdmissibilityDecision,
-    Decision,
     Project,
     ProjectStatus,
-    ProtocolVersion,
     Recommendation,
 )
 from tests.conftest import login
+from tests.factories import DecisionFactory, ProtocolVersionFactory
 
 pytestmark = pytest.mark.django_db(databases=["default", "warehouse"])
 
@@ -45,21 +44,17 @@ def chair_user(make_user):
 def _submitted(researcher, submitted_at: dt.datetime, status=ProjectStatus.UNDER_REVIEW):
     project = create_project(by=researcher, title="Statistiques")
     Project.objects.filter(pk=project.pk).update(status=status)
-    ProtocolVersion.objects.create(
-        project=project, number=1, content={}, submitted_at=submitted_at, submitted_by=researcher
-    )
+    ProtocolVersionFactory(project=project, submitted_at=submitted_at, submitted_by=researcher)
     project.refresh_from_db()
     return project
 
 
 def _decide(project, chair, decided_at, *, supersedes=None, opinion=Recommendation.FAVOURABLE):
-    return Decision.objects.create(
-        number=f"{project.reference}-{Decision.objects.count() + 1}",
+    return DecisionFactory(
         project=project,
         version=project.versions.get(number=1),
         opinion=opinion,
         reasons="Avis motivé.",
-        approved_specification={"variables": []},
         signed_by=chair,
         decided_at=decided_at,
         supersedes=supersedes,

@@ -14,8 +14,7 @@ from projects.models import Decision, Vote
 from projects.sessions import actions
 from projects.sessions.letters import _no_network_fetcher, letter_pdf, render_letter_html
 from tests.conftest import login
-from tests.projects.test_sessions_support import *  # noqa: F403 (fixtures)
-from tests.projects.test_sessions_support import approve_all, decide, declare
+from tests.projects.sessions_helpers import approve_all, decide, declare
 
 pytestmark = pytest.mark.django_db(databases=["default", "warehouse"])
 

@@ -11,7 +11,7 @@ from django.db import connection, transaction
 from django.db.utils import DatabaseError
 from django.utils import timezone
 
-from eds_portal.models import AuditEvent
+from eds_portal.models import AuditEvent, Notification
 from projects.actions import submit_project
 from projects.models import Decision, ProjectStatus, Vote
 from projects.sessions import actions
@@ -28,8 +28,7 @@ from projects.sessions.decisions import (
     record_written_opinion,
 )
 from projects.workflow import open_amendment
-from tests.projects.test_sessions_support import *  # noqa: F403 (fixtures)
-from tests.projects.test_sessions_support import (
+from tests.projects.sessions_helpers import (
     approve_all,
     assign,
     decide,
@@ -84,9 +83,15 @@ def test_a_favourable_decision_approves_and_freezes_the_specification(
     assert event.after["number"] == decision.number
     assert event.after["opinion"] == "favourable"
     assert event.after["specification_sha256"] == decision.specification_sha256
-    letters = [m for m in mail.outbox if decision.number in m.subject]
-    assert [m.to for m in letters] == [[researcher.email]]
-    assert f"/projects/{project.pk}/decisions/{decision.pk}/" in letters[0].body
+    # The team is told once: the new status, with the decision and its letter.
+    assert [m.to for m in mail.outbox] == [[researcher.email]]
+    (message,) = mail.outbox
+    assert decision.number in message.body
+    assert f"/projects/{project.pk}/decisions/{decision.pk}/" in message.body
+    assert (
+        Notification.objects.filter(recipient=researcher, body__contains=decision.number).count()
+        == 1
+    )
 
 
 def test_numbers_are_consecutive_per_year(

@@ -12,7 +12,7 @@ from projects.actions import declare_interest
 from projects.models import ProjectStatus, Question, TeamMembership, TeamRole
 from projects.questions.actions import ask_question
 from tests.conftest import login
-from tests.projects.test_questions_thread import make_in_review
+from tests.projects.helpers import make_in_review
 
 pytestmark = pytest.mark.django_db(databases=["default", "warehouse"])
 

@@ -1,4 +1,4 @@
-"""The questions thread between the commission and the team (issue 5, item 5)."""
+"""The questions thread between the commission and the team."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from eds_portal.models import AuditEvent, Notification
 from eds_portal.roles import Role
-from projects.actions import check_admissibility, create_project, declare_interest, submit_project
+from projects.actions import create_project, declare_interest
 from projects.models import (
     ProjectStatus,
     Question,
@@ -25,23 +25,11 @@ from projects.questions.actions import (
     ask_question,
 )
 from tests.conftest import login
-from tests.projects.helpers import attach_required, fill_draft
+from tests.projects.helpers import make_in_review
 
 pytestmark = pytest.mark.django_db(databases=["default", "warehouse"])
 
 EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
-
-
-def make_in_review(researcher, secretariat, title="Bronchiolites"):
-    project = create_project(by=researcher, title=title)
-    fill_draft(project, researcher)
-    attach_required(project, researcher)
-    submit_project(project=project, by=researcher)
-    check_admissibility(project=project, by=secretariat, accept=True)
-    project.refresh_from_db()
-    Notification.objects.all().delete()  # the status messages are tested elsewhere
-    mail.outbox.clear()
-    return project
 
 
 @pytest.fixture

@@ -9,8 +9,7 @@ from eds_portal.roles import Role
 from projects.models import CommissionSession, SessionStatus, Vote
 from projects.sessions import actions
 from tests.conftest import login
-from tests.projects.test_sessions_support import *  # noqa: F403 (fixtures)
-from tests.projects.test_sessions_support import declare, project_in_review
+from tests.projects.sessions_helpers import declare, project_in_review
 
 pytestmark = pytest.mark.django_db(databases=["default", "warehouse"])
 

@@ -13,8 +13,7 @@ from projects.models import AgendaItem, ProjectStatus, SessionStatus, TeamMember
 from projects.sessions import actions
 from projects.sessions.actions import Refused, cast_vote, tally
 from projects.sessions.quorum import quorum_reasons
-from tests.projects.test_sessions_support import *  # noqa: F403 (fixtures)
-from tests.projects.test_sessions_support import declare, open_session_with, project_in_review
+from tests.projects.sessions_helpers import declare, open_session_with, project_in_review
 
 pytestmark = pytest.mark.django_db(databases=["default", "warehouse"])
 

@@ -1,6 +1,6 @@
 """The whole state machine of projects/workflow.py, against a table written by hand.
 
-The table below comes from DESIGN.md ("The protocol's life"), the README and the roles'
+The table below comes from docs/architecture.md ("The protocol's life"), the README and the roles'
 descriptions, not from ``workflow.TRANSITIONS``: a test that re-read the implementation could
 not fail. For every project status and every kind of actor it says which transitions the
 workflow lets through (status and role; the guards are tested apart), then checks that a
@@ -21,19 +21,19 @@ from projects.models import (
     Decision,
     Project,
     ProjectStatus,
-    ProtocolVersion,
     Recommendation,
     TeamMembership,
     TeamRole,
 )
+from tests.factories import DecisionFactory
 from tests.projects.helpers import attach_required, fill_draft
 
 pytestmark = pytest.mark.django_db(databases=["default", "warehouse"])
 
 S = ProjectStatus
 
-# "Any state before active" (DESIGN.md): a rejected file is not on the way to delivery, so it
-# cannot be withdrawn; nor can one that has received data.
+# "Any state before active" (docs/architecture.md): a rejected file is not on the way to
+# delivery, so it cannot be withdrawn; nor can one that has received data.
 BEFORE_DELIVERY = {
     S.DRAFT,
     S.SUBMITTED,
@@ -67,9 +67,9 @@ EXPECTED: dict[str, tuple[set[ProjectStatus], ProjectStatus, set[str]]] = {
     # published).
     "record_formalities": ({S.APPROVED}, S.FORMALITIES, {"secretariat"}),
     "publish": ({S.FORMALITIES}, S.PUBLISHED, {"secretariat"}),
-    # After delivery (DESIGN.md: published -> active -> closed, active -> suspended -> active |
-    # closed). The first published dataset makes the project active: the provisioning worker
-    # (the system, no user) or the data steward who watches the runs.
+    # After delivery (docs/architecture.md: published -> active -> closed, active -> suspended
+    # -> active | closed). The first published dataset makes the project active: the
+    # provisioning worker (the system, no user) or the data steward who watches the runs.
     "activate": ({S.PUBLISHED}, S.ACTIVE, {"data_steward"}),
     # The data office or the DPO stop deliveries, with a reason, and let them restart.
     "suspend": ({S.ACTIVE}, S.SUSPENDED, {"secretariat", "dpo"}),
@@ -175,23 +175,8 @@ def _project(lead, status: ProjectStatus, *, complete: bool = False) -> Project:
     return _put_in(project, status)
 
 
-def _version(project: Project, by) -> ProtocolVersion:
-    number = project.versions.count() + 1
-    return ProtocolVersion.objects.create(
-        project=project, number=number, content={}, submitted_at=timezone.now(), submitted_by=by
-    )
-
-
 def _decision(project: Project, chair, opinion=Recommendation.FAVOURABLE) -> Decision:
-    return Decision.objects.create(
-        number=f"D-{project.pk}-{Decision.objects.count() + 1}",
-        project=project,
-        version=project.versions.order_by("-number").first() or _version(project, chair),
-        opinion=opinion,
-        reasons="Motivée.",
-        approved_specification={"variables": []},
-        signed_by=chair,
-    )
+    return DecisionFactory(project=project, opinion=opinion, reasons="Motivée.", signed_by=chair)
 
 
 def _trail(project: Project) -> int:

@@ -200,7 +200,7 @@ def test_versions_are_immutable(researcher, complete_project):
 
 def test_a_revision_makes_a_second_version_back_to_review(researcher, complete_project):
     submit_project(project=complete_project, by=researcher)
-    # The commission's side (next issue) asks for changes; simulate its transition.
+    # The commission's side asks for changes; simulate its transition.
     Project.objects.filter(pk=complete_project.pk).update(status=ProjectStatus.CHANGES_REQUESTED)
     complete_project.refresh_from_db()
     save_section(

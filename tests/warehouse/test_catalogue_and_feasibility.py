@@ -12,7 +12,7 @@ from tests.conftest import login
 from tests.warehouse import factories as wf
 from warehouse import catalogue, disclosure
 from warehouse.catalogue import Generalisation, Sensitivity
-from warehouse.cohort import CohortCriteria, feasibility_count, feasibility_visits, mask
+from warehouse.cohort import CohortCriteria, feasibility_count, feasibility_visits
 from warehouse.models import FeasibilityCountLog
 
 DBS = ["default", "warehouse"]
@@ -209,11 +209,12 @@ def expected_shown(criteria: CohortCriteria) -> tuple[str, str]:
     )
 
 
-def test_mask():
-    assert mask(0, 11) == "0"
-    assert mask(1, 11) == "< 11"
-    assert mask(10, 11) == "< 11"
-    assert mask(11, 11) == "11"
+def test_display_masks_small_counts():
+    show = {"threshold": 11, "base": 5}
+    assert disclosure.display(0, 0, **show) == "0"
+    assert disclosure.display(1, 0, **show) == "< 11"
+    assert disclosure.display(10, 0, **show) == "< 11"
+    assert int(disclosure.display(11, 0, **show)) >= 11
 
 
 def test_counts_persons_and_visits(small_warehouse):

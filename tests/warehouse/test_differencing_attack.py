@@ -1,6 +1,6 @@
 """How often does a differencing attacker recover a masked count? (MIN-10, MIN-11)
 
-The attack reproduced in issue 11: a count masked "< 11" (persons of one département, one age
+The attack reproduced: a count masked "< 11" (persons of one département, one age
 band and one sex) was recovered exactly from pairs of large counts that each differ by the
 target. Here a synthetic warehouse (XS, seed 11) is generated, target cells whose true count is
 1 to 10 are drawn (the same number for each true value, so that guessing uniformly succeeds

@@ -416,7 +416,7 @@ def test_beyond_the_daily_budget_counts_are_refused_everywhere(client, researche
 def test_warehouse_wide_objectors_are_not_counted_and_withdrawal_counts_them_again(
     town, secretariat, django_capture_on_commit_callbacks
 ):
-    from access import actions
+    from access.opposition import actions
     from tests.access.helpers import online_request, warehouse_person
 
     identity = warehouse_person()
@@ -446,7 +446,7 @@ def test_warehouse_wide_objectors_are_not_counted_and_withdrawal_counts_them_aga
 def test_an_objection_to_some_projects_only_does_not_stop_the_counting(
     researcher, django_capture_on_commit_callbacks
 ):
-    from access import actions
+    from access.opposition import actions
     from tests.access.helpers import online_request, project, warehouse_person
 
     identity = warehouse_person()
@@ -461,7 +461,7 @@ def test_an_objection_to_some_projects_only_does_not_stop_the_counting(
 def test_a_rolled_back_objection_flags_nobody(django_capture_on_commit_callbacks):
     from django.db import transaction
 
-    from access import actions
+    from access.opposition import actions
     from tests.access.helpers import online_request, warehouse_person
 
     identity = warehouse_person()
@@ -485,7 +485,7 @@ def test_a_rolled_back_objection_flags_nobody(django_capture_on_commit_callbacks
 
 
 def test_the_nightly_task_makes_the_flags_equal_to_the_register(django_capture_on_commit_callbacks):
-    from access import actions
+    from access.opposition import actions
     from access.tasks import sync_objection_flags_task
     from eds_portal.celery import app
     from tests.access.helpers import online_request, warehouse_person

@@ -1,4 +1,4 @@
-"""Internal person keys: normalisation, NIR checks and the secret's discretion (issue 3, item 3)."""
+"""Internal person keys: normalisation, NIR checks and the secret's discretion."""
 
 from __future__ import annotations
 

@@ -1,29 +1,25 @@
-"""Fixtures of the provisioning tests: a generated warehouse and a provisionable project."""
+"""Helpers of the provisioning tests: a provisionable project, runs done in-process, checks.
+
+Their fixtures (the generated warehouse, the settings) are in ``tests/access/conftest.py``.
+"""
 
 from __future__ import annotations
 
-import itertools
 from pathlib import Path
 
 import pyarrow.parquet as pq
-import pytest
 from django.db import transaction
-from django.utils import translation
 
 from access.models import EntryEffect, Scope
 from access.models_provisioning import ProvisioningRun, RunPart
 from access.provisioning import publication, runs
-from eds_portal.routers import vault_access
 from projects import workflow
 from projects.actions import check_admissibility, create_project, submit_project
-from projects.models import Decision, Recommendation
+from tests.factories import DecisionFactory
 from tests.projects.helpers import attach_required, fill_draft
 from warehouse.models import Person
-from warehouse.synthetic.generator import VAULT_TABLE, WAREHOUSE_TABLES, generate
-from warehouse.synthetic.writer import TableWriter
 
 DBS = ["default", "warehouse", "vault"]
-_numbers = itertools.count(1)
 
 VARIABLES = [
     {"code": "person.pseudonym", "generalisation": "exact", "verdict": "approve"},
@@ -32,36 +28,6 @@ VARIABLES = [
     {"code": "visit.start", "generalisation": "shifted_date", "verdict": "approve"},
     {"code": "diagnosis.icpc2", "generalisation": "exact", "verdict": "approve"},
 ]
-
-
-@pytest.fixture(scope="module")
-def warehouse_rows(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock():
-        generate(size="XXS", seed=7, replace=True)
-        yield
-        with (
-            vault_access("tests"),
-            transaction.atomic(using="warehouse"),
-            transaction.atomic(using="vault"),
-        ):
-            TableWriter("warehouse").empty(WAREHOUSE_TABLES)
-            TableWriter("vault").empty((VAULT_TABLE,))
-
-
-@pytest.fixture(autouse=True)
-def provisioning_settings(settings, tmp_path):
-    settings.EDS_DATASETS_DIR = tmp_path / "datasets"
-    settings.EDS_INFORMATION_WINDOW_DAYS = 0
-    settings.EDS_PROVISIONING_PARTS = 2
-    # Quasi-identifier classes of the tiny warehouse are small: no suppression in these tests.
-    settings.EDS_SMALL_CELL_THRESHOLD = 1
-
-
-@pytest.fixture(autouse=True)
-def english(client):
-    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
-    with translation.override("en"):
-        yield
 
 
 def specification(recipients, *, access_months=24) -> dict:
@@ -84,12 +50,9 @@ def approved(researcher, secretariat, chair, *, recipients=None, title="Bronchio
     attach_required(project, researcher)
     version = submit_project(project=project, by=researcher)
     check_admissibility(project=project, by=secretariat, accept=True)
-    Decision.objects.create(
-        number=f"CSE-P-{next(_numbers):04d}",
+    DecisionFactory(
         project=project,
         version=version,
-        opinion=Recommendation.FAVOURABLE,
-        reasons="Protocole solide.",
         approved_specification=specification(recipients or [(researcher, "lead")]),
         signed_by=chair,
     )
@@ -137,7 +100,7 @@ def person_keys() -> list[str]:
 
 def object_to_everything(person_key: str, by) -> None:
     """Appends an objection to every reuse (as the identity officer's match does)."""
-    from access import register
+    from access.opposition import register
     from tests.access.helpers import online_request
 
     request = online_request()

@@ -1,0 +1,1 @@
+"""The opposition register: intake, identity matching, answers, the register as data, exports."""
