@@ -11,11 +11,11 @@ class AccessConfig(AppConfig):
 
         # Formalities and gates: the workflow's publication guard, the project page section.
         formalities.register()
-        # Opposition register (issue 6, part 1): home panels.
-        from access import panels as opposition_panels
+        # Opposition register: home panels.
+        from access.opposition import panels as opposition_panels
 
         opposition_panels.register()
-        # Provisioning runs, delivery and destruction (issue 7).
+        # Provisioning runs, delivery and destruction.
         from access import provisioning
 
         provisioning.register()

@@ -11,9 +11,9 @@ Two layers:
   updated as the file moves on, every step audited.
 - ``RegisterEntry``: the register itself (OPP-10, OPP-14), append-only: one numbered row per
   objection that takes effect or is withdrawn. The numbers are the snapshot numbers that
-  provisioning reads (``access.register``). The rows hold the internal person key: no page a
-  researcher, a reviewer, the data steward or the auditor can reach ever shows them, and every
-  read goes through ``access.register`` which audits it.
+  provisioning reads (``access.opposition.register``). The rows hold the internal person key:
+  no page a researcher, a reviewer, the data steward or the auditor can reach ever shows them,
+  and every read goes through ``access.opposition.register`` which audits it.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """Provisioning runs, their parts, project key generations and destruction certificates.
 
-The run row is the truth about a run (DESIGN.md "Provisioning"): Celery messages carry only
-ids, and every task claims its row or part with a conditional UPDATE, so a message delivered
-twice does nothing the second time. Row data never goes through these models: the export engine
-streams it to files; these rows hold counts, checksums and the manifest.
+The run row is the truth about a run (docs/architecture.md, "Provisioning"): Celery messages
+carry only ids, and every task claims its row or part with a conditional UPDATE, so a message
+delivered twice does nothing the second time. Row data never goes through these models: the
+export engine streams it to files; these rows hold counts, checksums and the manifest.
 """
 
 from __future__ import annotations

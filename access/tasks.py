@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from access import actions, objection_flags
+from access.opposition import actions, objection_flags
 
 
 @shared_task(ignore_result=True)
@@ -31,7 +31,7 @@ def sync_objection_flags_task() -> dict:
     return {"flagged": summary.flagged, "unflagged": summary.unflagged, "total": summary.total}
 
 
-# Provisioning runs, delivery and destruction (issue 7): autodiscovery reads this module only.
+# Provisioning runs, delivery and destruction: autodiscovery reads this module only.
 from access.provisioning.tasks import (  # noqa: E402, F401  named access.provisioning.tasks.*
     destroy_superseded_dataset_task,
     prepare_run_task,

@@ -3,12 +3,12 @@
 from django.urls import include, path
 
 urlpatterns: list = [
-    # Transparency portal, formalities and gates, consent register (issue 6, part 2).
+    # Transparency portal, formalities and gates, consent register.
     path("", include("access.transparency.urls")),
     path("", include("access.formalities.urls")),
     path("", include("access.consent.urls")),
-    # Opposition register (issue 6, part 1).
-    path("", include("access.opposition_urls")),
-    # Provisioning runs, delivery and destruction (issue 7).
+    # Opposition register.
+    path("", include("access.opposition.urls")),
+    # Provisioning runs, delivery and destruction.
     path("", include("access.provisioning.urls")),
 ]

@@ -7,7 +7,7 @@ Speed is compared side by side in one run, as ratios, because these machines are
 - fill rates: the time to compute every catalogue fill rate, as the same ratio.
 
 Run against PostgreSQL (DATABASE_URL) for meaningful figures; BENCH_SIZE chooses the warehouse
-(XS by default, S for the issue's "under 2 minutes" figure). It uses its own databases
+(XS by default, S for the "under 2 minutes" target). It uses its own databases
 (suffix _bench) and never touches the demo's.
 """
 

@@ -391,10 +391,10 @@ def _prepare_product(excluded: list[str]) -> dict:
 
     from django.db import transaction
 
-    from access import register
-    from access.actions import Intake, submit_online_request
     from access.formalities.actions import publish_project, record_formalities
     from access.models import EntryEffect, RequesterRole, Scope
+    from access.opposition import register
+    from access.opposition.actions import Intake, submit_online_request
     from eds_portal.roles import Role
     from projects import workflow
     from projects.actions import check_admissibility

@@ -60,11 +60,6 @@ def set_request_address(
     return _request_address.set(RequestAddress(ip, public_page, signed_in))
 
 
-def set_request_ip(ip: str | None) -> contextvars.Token:
-    """An address kept as it is (a staff context)."""
-    return set_request_address(ip)
-
-
 def reset_request_ip(token: contextvars.Token) -> None:
     _request_address.reset(token)
 

@@ -53,7 +53,7 @@ class Permission(enum.StrEnum):
     VIEW_DECISION = "view_decision"
     VIEW_COMMISSION_DASHBOARD = "view_commission_dashboard"
     VIEW_PIPELINE = "view_pipeline"
-    # Opposition register (issue 6): staff entry, the list without identities, the DPO's work.
+    # Opposition register: staff entry, the list without identities, the DPO's work.
     RECORD_OPPOSITION = "record_opposition"
     VIEW_OPPOSITIONS = "view_oppositions"
     MANAGE_OPPOSITIONS = "manage_oppositions"
@@ -61,7 +61,7 @@ class Permission(enum.StrEnum):
     VIEW_CONSENT_REGISTER = "view_consent_register"
     RECORD_CONSENT = "record_consent"
     VIEW_PROCESSING_RECORD = "view_processing_record"
-    # Provisioning (issue 7): runs, their progress, the datasets' downloads.
+    # Provisioning: runs, their progress, the datasets' downloads.
     START_RUN = "start_run"
     VIEW_RUNS = "view_runs"
     DOWNLOAD_DATASET = "download_dataset"
@@ -207,6 +207,23 @@ def has_permission(user: Any, permission: Permission, obj: Any = None) -> bool:
 
         return ObjectPermissionChecker(user).has_perm(rule.guardian_codename, obj)
     return False
+
+
+def get_object_for_user(user: Any, model_or_queryset: Any, pk: Any, permission: Permission) -> Any:
+    """The object ``pk`` of a model or queryset (``select_related`` kept), if ``user`` holds
+    ``permission`` on it; ``Http404`` otherwise, whether it is missing or not theirs, so that
+    strangers learn nothing (DRF answers ``Http404`` with its own 404)."""
+    from django.db.models import Model
+    from django.http import Http404
+
+    if isinstance(model_or_queryset, type) and issubclass(model_or_queryset, Model):
+        queryset = model_or_queryset._default_manager.all()
+    else:
+        queryset = model_or_queryset
+    obj = queryset.filter(pk=pk).first()
+    if obj is None or not has_permission(user, permission, obj):
+        raise Http404
+    return obj
 
 
 class PermissionsForTemplates:

@@ -95,10 +95,6 @@ def of(user: Any):
     return Notification.objects.filter(recipient=user).order_by("-created_at", "-pk")
 
 
-def unread_for(user: Any, limit: int = PANEL_SIZE) -> list[Notification]:
-    return list(of(user).filter(read_at__isnull=True)[:limit])
-
-
 def unread_summary(user: Any, limit: int = PANEL_SIZE) -> tuple[list[Notification], int]:
     """The newest unread notifications and how many there are, in one query when few."""
     rows = list(of(user).filter(read_at__isnull=True)[: limit + 1])

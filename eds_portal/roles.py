@@ -1,4 +1,4 @@
-"""The portal's roles (DESIGN.md "Who uses it"), each a Django group of the same name."""
+"""The portal's roles (docs/architecture.md "Who uses it"), each a Django group of the same name."""
 
 from __future__ import annotations
 

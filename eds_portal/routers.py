@@ -1,4 +1,4 @@
-"""Keeps each app's tables in its database alias (DESIGN.md: default, warehouse, vault).
+"""Keeps each app's tables in its database alias (docs/architecture.md: default, warehouse, vault).
 
 Warehouse models whose table is named ``vault_*`` live in the ``vault`` alias (the rule reads
 the table name because migrations' historical models keep no custom class attribute); every
@@ -38,10 +38,6 @@ def vault_access(purpose: str) -> Iterator[None]:
         yield
     finally:
         _vault_purpose.reset(token)
-
-
-def current_vault_purpose() -> str | None:
-    return _vault_purpose.get()
 
 
 def _alias_for_model(model) -> str:

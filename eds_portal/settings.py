@@ -122,7 +122,7 @@ TEMPLATES = [
 ]
 
 # --- Databases --------------------------------------------------------------------------------
-# Three aliases (DESIGN.md): the portal, the pseudonymised warehouse and the identity vault.
+# Three aliases (docs/architecture.md): the portal, the pseudonymised warehouse, the vault.
 
 DEFAULT_POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/eds_portal"
 REQUIRE_SERVICES = env_bool("EDS_REQUIRE_SERVICES", False)
@@ -425,6 +425,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # An uncaught Refused (eds_portal/errors.py) becomes 409 {"detail", "reasons"}.
+    "EXCEPTION_HANDLER": "eds_portal.api.exceptions.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "EDS Portal API",
@@ -531,7 +533,7 @@ if EDS_INFORMATION_WINDOW_DAYS < 0:
         f"EDS_INFORMATION_WINDOW_DAYS={EDS_INFORMATION_WINDOW_DAYS} must be 0 or more."
     )
 
-# --- Provisioning (issue 7; MIN-03, MIN-13, MIN-14) --------------------------------------------
+# --- Provisioning (MIN-03, MIN-13, MIN-14) ----------------------------------------------------
 
 # Secret from which each project's pseudonymisation key is derived (HMAC of the project reference
 # and its key generation): never stored in the database; rotating a project's key is a new

@@ -59,12 +59,12 @@ urlpatterns = [
     path("healthz", HealthView.as_view(), name="healthz"),
     path("warehouse/", include("warehouse.urls")),
     path("projects/", include("projects.urls")),
-    # The commission's review (issue 5): each module's URLs carry their full path.
+    # The commission's review: each module's URLs carry their full path.
     path("", include("projects.review.urls")),
     path("", include("projects.questions.urls")),
     path("", include("projects.sessions.urls")),
     path("", include("projects.dashboards.urls")),
-    # Registers, transparency portal, formalities and provisioning (issues 6 and 7).
+    # Registers, transparency portal, formalities and provisioning.
     path("", include("access.urls")),
     path("account/api-token/", ApiTokenView.as_view(), name="api_token"),
     path("api/v1/", include("eds_portal.api.urls")),

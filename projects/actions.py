@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from eds_portal.audit import record_event
+from eds_portal.errors import Refused
 from eds_portal.notifications import in_portal_language, notify
 from eds_portal.roles import Role
 from projects import workflow
@@ -80,8 +81,8 @@ def create_project(*, by: Any, title: str) -> Project:
     return project
 
 
-class NotEditable(Exception):
-    pass
+class NotEditable(Refused):
+    """The project is not editable in its status (``str()`` is the status)."""
 
 
 @transaction.atomic

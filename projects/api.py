@@ -30,7 +30,7 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
-from eds_portal.authz import Permission, has_permission
+from eds_portal.authz import Permission, get_object_for_user, has_permission
 from projects import workflow
 from projects.actions import (
     NotEditable,
@@ -234,10 +234,9 @@ class ProjectNotEditable(APIException):
 
 def _visible_project(request, pk: int) -> Project:
     """The project, or 404 for those who may not know it exists (as if it did not)."""
-    project = Project.objects.select_related("draft").filter(pk=pk).first()
-    if project is None or not has_permission(request.user, Permission.VIEW_PROJECT, project):
-        raise NotFound
-    return project
+    return get_object_for_user(
+        request.user, Project.objects.select_related("draft"), pk, Permission.VIEW_PROJECT
+    )
 
 
 def _project_or_404(request, pk: int, permission: Permission) -> Project:

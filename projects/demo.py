@@ -1,8 +1,8 @@
 """Sample projects for `make run`: a draft half-filled, a submitted one, one returned as
 incomplete then submitted again (two versions to compare), a withdrawn one; with the
 commission's accounts, one under review (two rapporteurs, one review submitted, a question) and
-one decided in a past session (one variable refused), ready for its formalities (access/demo.py
-records them and publishes its page on the transparency portal).
+one decided in a past session (one variable refused), ready for its formalities
+(access/opposition/demo.py records them and publishes its page on the transparency portal).
 
 The submitted one is left for the visitor to take through the whole review in the browser."""
 

@@ -188,16 +188,8 @@ class SectionComparison:
     variables: tuple[VariableChange, ...] = ()
 
     @property
-    def changed_fields(self) -> tuple[FieldChange, ...]:
-        return tuple(f for f in self.fields if f.changed)
-
-    @property
     def changed_criteria(self) -> tuple[FieldChange, ...]:
         return tuple(f for f in self.criteria if f.changed)
-
-    @property
-    def changed_variables(self) -> tuple[VariableChange, ...]:
-        return tuple(v for v in self.variables if v.changed)
 
     def field(self, name: str) -> FieldChange | None:
         return next((f for f in (*self.fields, *self.criteria) if f.name == name), None)

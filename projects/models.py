@@ -317,7 +317,7 @@ class AdmissibilityDecision(models.TextChoices):
 
 
 class AdmissibilityCheck(models.Model):
-    """The secretariat's check of a submitted version (issue "commission review", item 1)."""
+    """The secretariat's check of a submitted version."""
 
     project = models.ForeignKey(
         Project, on_delete=models.PROTECT, related_name="admissibility_checks"

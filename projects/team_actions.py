@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 
 from eds_portal.audit import record_event
 from eds_portal.authz import Permission, has_permission
+from eds_portal.errors import Refused
 from projects.models import Invitation, Project, ProjectStatus, TeamMembership, TeamRole
 
 # The roles a lead can give; there is one lead, set when the project is created.
@@ -36,11 +37,11 @@ INVITABLE_ROLES = frozenset({TeamRole.CO_INVESTIGATOR, TeamRole.ANALYST})
 TEAM_FROZEN_STATUSES = frozenset({ProjectStatus.WITHDRAWN, ProjectStatus.CLOSED})
 
 
-class TeamError(Exception):
+class TeamError(Refused):
     """A refused team change; the message is meant for the person who asked."""
 
     def __init__(self, message: str) -> None:
-        super().__init__(message)
+        super().__init__([message])
         self.message = message
 
 

@@ -28,6 +28,8 @@ from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler, SkipFile
 from django.utils.translation import gettext as _
 
+from eds_portal.errors import Refused
+
 # A Word or Writer document with many images has a few hundred members; anything far beyond is
 # not a document someone wrote.
 MAX_ZIP_MEMBERS = 5000
@@ -63,11 +65,11 @@ WINDOWS_RESERVED = frozenset(
 )
 
 
-class UploadRefused(Exception):
+class UploadRefused(Refused):
     """A file that will not be stored; ``message`` says why, in words for the sender."""
 
     def __init__(self, message: str) -> None:
-        super().__init__(message)
+        super().__init__([message])
         self.message = message
 
 

@@ -12,7 +12,13 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
-from eds_portal.authz import Permission, has_permission, has_role, is_commission
+from eds_portal.authz import (
+    Permission,
+    get_object_for_user,
+    has_permission,
+    has_role,
+    is_commission,
+)
 from eds_portal.forms import querydict_from
 from eds_portal.roles import Role
 from eds_portal.views.base import PermissionView
@@ -69,9 +75,12 @@ class ProjectView(PermissionView):
     def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
-        project = Project.objects.select_related("draft").filter(pk=kwargs["pk"]).first()
-        if project is None or not has_permission(request.user, Permission.VIEW_PROJECT, project):
-            raise Http404
+        project = get_object_for_user(
+            request.user,
+            Project.objects.select_related("draft"),
+            kwargs["pk"],
+            Permission.VIEW_PROJECT,
+        )
         if not has_permission(request.user, self.object_permission, project):
             raise PermissionDenied
         self.project = project

@@ -1,7 +1,7 @@
 """The protocol's state machine: the only module that changes ``Project.status``.
 
-Each transition names who may fire it, its guard (every reason it cannot happen now) and its
-effects. ``fire`` runs in one transaction: it locks the project row, checks, changes the status,
+Each transition names who may fire it and its guard (every reason it cannot happen now).
+``fire`` runs in one transaction: it locks the project row, checks, changes the status,
 writes the audit event and the team's notification; e-mails leave after commit.
 
 Every transition of the protocol's life is declared here, so that the whole machine stays in
@@ -14,7 +14,7 @@ from here).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy as _
 
 from eds_portal.audit import record_event
 from eds_portal.authz import has_role
+from eds_portal.errors import Refused
 from eds_portal.roles import Role
 from projects.models import (
     AMENDABLE_STATUSES,
@@ -35,10 +36,8 @@ from projects.models import (
 S = ProjectStatus
 
 
-class TransitionRefused(Exception):
-    def __init__(self, reasons: list[str]):
-        super().__init__("; ".join(str(reason) for reason in reasons))
-        self.reasons = reasons
+class TransitionRefused(Refused):
+    """The transition is refused; ``reasons`` says every why."""
 
 
 def is_lead(user: Any, project: Project) -> bool:
@@ -138,7 +137,6 @@ class Transition:
     allowed: Callable[[Any, Project], bool]
     guard: Callable[[Project], list[str]] = _no_guard
     label: str = ""
-    effects: tuple[Callable[..., None], ...] = field(default=())
 
 
 BEFORE_DELIVERY = frozenset(
@@ -161,7 +159,7 @@ TRANSITIONS: dict[str, Transition] = {
     "submit": Transition(
         "submit", frozenset({S.DRAFT, S.INCOMPLETE}), S.SUBMITTED, is_lead, _complete, _("Submit")
     ),
-    # A revision asked by the commission goes straight back to it (DESIGN.md).
+    # A revision asked by the commission goes straight back to it (docs/architecture.md).
     "resubmit": Transition(
         "resubmit",
         frozenset({S.CHANGES_REQUESTED}),
@@ -239,7 +237,7 @@ TRANSITIONS: dict[str, Transition] = {
         _favourable_decision,
         _("Publish the project page"),
     ),
-    # After delivery (DESIGN.md): the first published dataset makes the project active
+    # After delivery (docs/architecture.md): the first published dataset makes the project active
     # (access.provisioning fires it inside the publication's transaction, as the system).
     "activate": Transition(
         "activate",
@@ -409,7 +407,7 @@ def fire(
 
 
 def _notify_team(project: Project, *, note: str = "") -> None:
-    """Every state change reaches the team on their home page and by e-mail (issue 5, item 8)."""
+    """Every state change reaches the team on their home page and by e-mail."""
     from django.urls import reverse
 
     from eds_portal.notifications import in_portal_language, notify

@@ -62,13 +62,6 @@ class ConceptRow:
 
 
 @dataclass(frozen=True)
-class Region:
-    code: str
-    name_fr: str
-    name_en: str
-
-
-@dataclass(frozen=True)
 class Departement:
     code: str
     name: str
@@ -140,16 +133,6 @@ def concept_id(vocabulary_id: str, code: str) -> int:
         return concept_ids(vocabulary_id)[code]
     except KeyError:
         raise KeyError(f"{vocabulary_id} {code} is not in warehouse/data/concepts.csv") from None
-
-
-@lru_cache(maxsize=1)
-def regions() -> Mapping[str, Region]:
-    return MappingProxyType(
-        {
-            row["code"]: Region(row["code"], row["name_fr"], row["name_en"])
-            for row in _read("regions.csv")
-        }
-    )
 
 
 @lru_cache(maxsize=1)

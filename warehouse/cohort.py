@@ -263,12 +263,6 @@ class FeasibilityCount:
         return asdict(self)
 
 
-def mask(count: int, threshold: int) -> str:
-    if 0 < count < threshold:
-        return f"< {threshold}"
-    return str(count)
-
-
 def _is_masked(shown: str) -> bool:
     return shown.startswith("<")
 

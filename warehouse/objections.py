@@ -1,6 +1,6 @@
 """Warehouse-side flags of the persons who object to every reuse (OPP-03), for the counts.
 
-The opposition register lives in the portal's database (``access.register``) and the
+The opposition register lives in the portal's database (``access.opposition.register``) and the
 feasibility counts run on the warehouse: no query can join them, and ``warehouse`` does not
 import ``access``. So ``access`` keeps this copy: it flags a person after the commit that makes
 a warehouse-wide objection take effect, unflags them after the commit of its withdrawal, and

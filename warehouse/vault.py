@@ -296,9 +296,15 @@ def opposition_contact(receipt_number: str, *, purpose: str) -> OppositionContac
     return OppositionContact(row.contact_email, row.contact_address, row.requester_name)
 
 
-def demo_identities(count: int) -> list[Identity]:
-    """A few synthetic identities for the demo's sample requests; refused in production."""
+def demo_identities(count: int, *, among: Iterable[str] | None = None) -> list[Identity]:
+    """A few synthetic identities for the demo's sample requests; refused in production.
+
+    ``among``: only these person keys (the demo picks its visitor in a published cohort).
+    """
     if settings.PRODUCTION:
         raise PermissionDenied("demo identities are for the synthetic warehouse only")
     with vault_access("demo"):
-        return list(Identity.objects.order_by("person_key")[:count])
+        identities = Identity.objects.order_by("person_key")
+        if among is not None:
+            identities = identities.filter(person_key__in=list(among))
+        return list(identities[:count])

@@ -1,4 +1,4 @@
-"""The consent register (issue 6, item 9; CON-01 to CON-07).
+"""The consent register (CON-01 to CON-07).
 
 Recorded by the DPO, read by the DPO and the data steward; ``consenting_persons`` is what
 provisioning reads for a consent-based project.

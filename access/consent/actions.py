@@ -21,15 +21,14 @@ from access.models_consent import (
     SubjectCategory,
 )
 from eds_portal.audit import record_event
+from eds_portal.errors import Refused
 from eds_portal.notifications import notify
 from eds_portal.roles import Role
 from projects.models import Project
 
 
-class ConsentRefused(Exception):
-    def __init__(self, reasons: list[str]):
-        super().__init__("; ".join(str(r) for r in reasons))
-        self.reasons = reasons
+class ConsentRefused(Refused):
+    """The consent step is refused; ``reasons`` says every why."""
 
 
 def _locked_consent_project(project: Project) -> Project:

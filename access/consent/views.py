@@ -11,7 +11,7 @@ import csv
 
 from django.contrib import messages
 from django.db.models import Count
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils import timezone
@@ -21,7 +21,7 @@ from access.consent.actions import ConsentRefused, record_consent, withdraw_cons
 from access.consent.forms import ConsentForm, WithdrawalForm
 from access.consent.selectors import consenting_persons, history
 from eds_portal.audit import record_event
-from eds_portal.authz import Permission, has_permission
+from eds_portal.authz import Permission, get_object_for_user, has_permission
 from eds_portal.views.base import PermissionView
 from projects.models import Project
 
@@ -52,10 +52,12 @@ class ConsentProjectView(PermissionView):
 
     def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if request.user.is_authenticated and has_permission(request.user, self.permission):
-            project = Project.objects.filter(pk=kwargs["pk"], requires_consent=True).first()
-            if project is None:
-                raise Http404
-            self.project = project
+            self.project = get_object_for_user(
+                request.user,
+                Project.objects.filter(requires_consent=True),
+                kwargs["pk"],
+                self.permission,
+            )
         return super().dispatch(request, *args, **kwargs)
 
 
@@ -87,7 +89,7 @@ class ConsentRegisterView(ConsentProjectView):
 
 
 class ConsentExportView(ConsentProjectView):
-    """The register of one project as CSV, for the DPO's exports (issue 6, item 11)."""
+    """The register of one project as CSV, for the DPO's exports."""
 
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
         entries = history(self.project)

@@ -1,4 +1,4 @@
-"""Formalities and gates (issue 6, item 2; GOV-02, GOV-12, TRA-08, TRA-09).
+"""Formalities and gates (GOV-02, GOV-12, TRA-08, TRA-09).
 
 The secretariat records the CNIL formality and the directory registration of an approved
 project and publishes its page; ``provisioning_blockers`` says whether a project may be

@@ -7,7 +7,7 @@ from datetime import date
 
 from django.contrib import messages
 from django.db.models import Prefetch
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
@@ -19,7 +19,7 @@ from access.models_formalities import FormalityRecord
 from access.models_transparency import PublicPage
 from access.transparency.snapshot import build_snapshot
 from access.transparency.views import snapshot_context
-from eds_portal.authz import Permission, has_permission
+from eds_portal.authz import Permission, get_object_for_user, has_permission
 from eds_portal.views.base import PermissionView
 from projects import workflow
 from projects.models import Project, ProjectStatus
@@ -65,10 +65,7 @@ class FormalitiesProjectView(PermissionView):
 
     def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if has_permission(request.user, self.permission):
-            project = Project.objects.filter(pk=kwargs["pk"]).first()
-            if project is None:
-                raise Http404
-            self.project = project
+            self.project = get_object_for_user(request.user, Project, kwargs["pk"], self.permission)
         return super().dispatch(request, *args, **kwargs)
 
 

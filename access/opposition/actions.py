@@ -26,7 +26,6 @@ from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from access import register
 from access.models import (
     TO_MATCH_STATUSES,
     Answer,
@@ -41,9 +40,11 @@ from access.models import (
     Scope,
     new_receipt_number,
 )
-from eds_portal.addresses import address_hash, address_hashes
+from access.opposition import register
+from eds_portal.addresses import address_hashes
 from eds_portal.audit import record_event
 from eds_portal.authz import Permission, has_permission
+from eds_portal.errors import Refused
 from eds_portal.notifications import notify
 from eds_portal.roles import Role
 from warehouse import vault
@@ -51,7 +52,7 @@ from warehouse import vault
 LETTER_VERSION = "2026-1"
 
 
-class RefusedAction(Exception):
+class RefusedAction(Refused):
     """The request's state does not allow this step; ``str()`` is a message for the user."""
 
 
@@ -61,14 +62,11 @@ def birth_date_check(receipt_number: str, birth_date: date) -> str:
     ).hexdigest()
 
 
-def source_hash(address: str | None) -> str:
-    """The connection's address under the period's rotating key (LOG-04): floods are counted
-    within a period; once the period's key is deleted, nobody can tell whose address it was."""
-    return address_hash(address or "unknown")
-
-
 def source_hashes(address: str | None) -> list[str]:
-    """This period's hash first, then the previous period's while its key is kept: an hour's
+    """The connection's address under the period's rotating key (LOG-04): floods are counted
+    within a period; once the period's key is deleted, nobody can tell whose address it was.
+
+    This period's hash first, then the previous period's while its key is kept: an hour's
     flood window that straddles the change of key still counts every attempt."""
     return address_hashes(address or "unknown")
 
@@ -290,7 +288,7 @@ def record_withdrawal(
             ).number
         )
     # Counted again in feasibility counts, unless another warehouse-wide objection stays.
-    from access.objection_flags import unflag_on_commit
+    from access.opposition.objection_flags import unflag_on_commit
 
     unflag_on_commit(list(objection.register_entries.filter(effect=EntryEffect.OBJECT)))
     objection.status = RequestStatus.WITHDRAWN
@@ -366,7 +364,7 @@ def _take_effect(request: OppositionRequest, *, by: Any, person_key: str, now: d
 
     propagate_on_commit(entry)
     # Feasibility counts stop counting a warehouse-wide objector (warehouse flag, after commit).
-    from access.objection_flags import flag_on_commit
+    from access.opposition.objection_flags import flag_on_commit
 
     flag_on_commit(entry)
     return entry.number
@@ -696,7 +694,7 @@ def _record_answer(
         answer_pk = answer.pk
 
         def send() -> None:
-            from access.letters import email_answer
+            from access.opposition.letters import email_answer
 
             email_answer(answer_pk)
 

@@ -7,15 +7,15 @@ from typing import Any
 
 from django.utils import timezone
 
-from access.actions import (
+from access.models import Channel, OppositionRequest, RequesterRole, Scope
+from access.opposition.actions import (
     Intake,
     mark_not_matched,
     record_objection_override,
     record_staff_request,
     submit_online_request,
 )
-from access.models import Channel, OppositionRequest, RequesterRole, Scope
-from access.selectors import objectable_projects, projects_held_up_by
+from access.opposition.selectors import objectable_projects, projects_held_up_by
 from warehouse import vault
 
 
@@ -151,4 +151,47 @@ def load(
                         "livraisons suivantes et l'équipe du projet est prévenue (OPP-11)."
                     ),
                 )
-    return created, rows[3]
+    return created, _visitor(exclude={row.person_key for row in rows[:3]}) or rows[3]
+
+
+def _visitor(*, exclude: set[str]) -> Any | None:
+    """An identity in the cohort of a published demo project, so that objecting as this person
+    visibly changes its dataset: a new version without them replaces the one delivered.
+
+    Chosen in the most common class of sex and birth year of the cohort, which small-cell
+    suppression keeps in the dataset.
+    """
+    from collections import Counter
+    from datetime import date as day
+
+    from access.formalities.gates import current_decision
+    from warehouse.cohort import CohortCriteria, cohort_visits
+    from warehouse.models import Person
+
+    for project in objectable_projects():
+        decision = current_decision(project)
+        if decision is None or not decision.is_favourable:
+            continue
+        raw = dict((decision.approved_specification or {}).get("criteria") or {})
+        for key in ("period_start", "period_end"):
+            raw[key] = day.fromisoformat(raw[key]) if raw.get(key) else None
+        criteria = CohortCriteria(
+            **{
+                key: tuple(value) if isinstance(value, list) else value
+                for key, value in raw.items()
+            }
+        )
+        persons = list(
+            Person.objects.filter(
+                person_id__in=cohort_visits(criteria).values("person_id")
+            ).values_list("person_source_value", "gender_concept_id", "year_of_birth")
+        )
+        classes = Counter((sex, year) for _key, sex, year in persons)
+        if not classes:
+            continue
+        largest = classes.most_common(1)[0][0]
+        keys = [key for key, sex, year in persons if (sex, year) == largest and key not in exclude]
+        found = vault.demo_identities(1, among=keys)
+        if found:
+            return found[0]
+    return None

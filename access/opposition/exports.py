@@ -1,8 +1,9 @@
 """The DPO's exports of the opposition register: CSV and FHIR R4 Consent resources.
 
-Both read the register through ``access.register`` (audited) and show no identity: a person is
-named by an export id, an HMAC of the internal key under a purpose of its own, so that an export
-handed to another system cannot be joined with the warehouse's keys or a project's pseudonyms.
+Both read the register through ``access.opposition.register`` (audited) and show no identity: a
+person is named by an export id, an HMAC of the internal key under a purpose of its own, so that
+an export handed to another system cannot be joined with the warehouse's keys or a project's
+pseudonyms.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from access.models import EntryEffect, RegisterEntry
-from access.register import current_number, snapshot_at
+from access.opposition.register import current_number, snapshot_at
 
 CSV_HEADER = [
     "number",

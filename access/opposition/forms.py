@@ -1,4 +1,4 @@
-"""Forms of the opposition register. They validate; ``access.actions`` acts.
+"""Forms of the opposition register. They validate; ``access.opposition.actions`` acts.
 
 Invalid input is shown again with its messages and everything typed kept (Django re-renders the
 bound form); lengths are bounded so that an oversized field is an error, not a crash.
@@ -13,9 +13,9 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from access.actions import Intake
 from access.models import Channel, Outcome, RequesterRole, Scope
-from access.selectors import objectable_projects
+from access.opposition.actions import Intake
+from access.opposition.selectors import objectable_projects
 from projects.models import Project
 from warehouse.reference import association_names
 

@@ -1,18 +1,18 @@
 """Keeps the warehouse's copy of warehouse-wide objections in step with the register.
 
 Feasibility counts run on the warehouse and must not count persons who object to every reuse;
-the register is in the portal's database. ``access.actions`` calls these functions inside its
-own transaction: the warehouse (another database) is written only after that commit, so a
-rolled-back objection never flags anybody. The nightly task resyncs the whole table in case an
-after-commit write was lost (a crash between the two commits).
+the register is in the portal's database. ``access.opposition.actions`` calls these functions
+inside its own transaction: the warehouse (another database) is written only after that commit,
+so a rolled-back objection never flags anybody. The nightly task resyncs the whole table in case
+an after-commit write was lost (a crash between the two commits).
 """
 
 from __future__ import annotations
 
 from django.db import transaction
 
-from access import register
 from access.models import EntryEffect, RegisterEntry, Scope
+from access.opposition import register
 from warehouse import objections
 
 

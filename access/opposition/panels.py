@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from access.selectors import due_and_overdue, filtered_requests, to_match
+from access.opposition.selectors import due_and_overdue, filtered_requests, to_match
 from eds_portal.home import HomePanel, register_panel
 from eds_portal.roles import Role
 

@@ -124,7 +124,7 @@ def append_entry(
     project_references: list[str],
     ends: RegisterEntry | None = None,
 ) -> RegisterEntry:
-    """Appends one entry with the next number; for ``access.actions`` only.
+    """Appends one entry with the next number; for ``access.opposition.actions`` only.
 
     The counter row is locked until commit, so numbers are committed in the order they are
     given: a reader never sees number N+1 without N.

@@ -1,6 +1,7 @@
 """Reads of the opposition register's files, filtered for the pages that show them.
 
-Nothing here returns an identity (those are in the vault) or a person key (``access.register``).
+Nothing here returns an identity (those are in the vault) or a person key
+(``access.opposition.register``).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from access import views
+from access.opposition import views
 
 urlpatterns = [
     # Public, no account (OPP-01, OPP-02).

@@ -22,8 +22,16 @@ from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from access import actions, exports
-from access.forms import (
+from access.models import (
+    TO_MATCH_STATUSES,
+    Answer,
+    Kind,
+    OppositionRequest,
+    PublicAttempt,
+    RequestStatus,
+)
+from access.opposition import actions, exports
+from access.opposition.forms import (
     AnswerForm,
     ExtensionForm,
     IdCopyRequestForm,
@@ -35,23 +43,15 @@ from access.forms import (
     StatusLookupForm,
     WithdrawalForm,
 )
-from access.letters import addressee_for, letter_context, letter_pdf
-from access.models import (
-    TO_MATCH_STATUSES,
-    Answer,
-    Kind,
-    OppositionRequest,
-    PublicAttempt,
-    RequestStatus,
-)
-from access.provisioning.propagation import deliveries_for
-from access.selectors import (
+from access.opposition.letters import addressee_for, letter_context, letter_pdf
+from access.opposition.selectors import (
     due_and_overdue,
     filtered_requests,
     objectable_projects,
     objections_holding_up_provisioning,
     projects_held_up_by,
 )
+from access.provisioning.propagation import deliveries_for
 from eds_portal.audit import record_event
 from eds_portal.authz import Permission, has_permission
 from eds_portal.middleware import client_ip
@@ -175,7 +175,7 @@ class OppositionStatusView(PublicView):
                 _("No request matches this receipt number and date of birth. Check both."),
             )
             return TemplateResponse(request, self.template_name, {"form": form}, status=400)
-        # Issue 6 item 8: the projects whose datasets contained the person (matched only).
+        # The projects whose datasets contained the person (matched only).
         deliveries = deliveries_for(opposition)
         record_event(
             action="opposition.status_viewed",
@@ -612,7 +612,7 @@ class OppositionStatisticsView(PermissionView):
     permission = Permission.MANAGE_OPPOSITIONS
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        from access.statistics import opposition_statistics
+        from access.opposition.statistics import opposition_statistics
 
         this_year = timezone.localdate().year
         raw = request.GET.get("year", "")

@@ -1,4 +1,4 @@
-"""Provisioning runs, delivery and destruction (issue 7; DESIGN.md "Provisioning").
+"""Provisioning runs, delivery and destruction (docs/architecture.md "Provisioning").
 
 ``register()`` (called by ``AccessConfig.ready``) adds the object rules of the runs, the
 project page's section and the data steward's home panel, and binds the jobs of ``queue`` to
@@ -17,16 +17,15 @@ The modules of the actions, each importing (of these) only those listed after it
 
 Beside them: ``keys``, ``selectors``, ``serving`` (the exit path's one decision), ``links``,
 and the pages (``views``, ``propagation_views``, ``api``, ``urls``, ``sections``, ``panels``,
-``rules``).
+``permissions``).
 """
 
 
 def register() -> None:
     # The tasks bind every job of ``queue`` as they are imported: before any action sends one.
-    from access.provisioning import panels, sections, tasks  # noqa: F401
-    from access.provisioning.rules import register as register_rules
+    from access.provisioning import panels, permissions, sections, tasks  # noqa: F401
 
-    register_rules()
+    permissions.register()
     sections.register()
     panels.register()
     # A closed or withdrawn project keeps no dataset: the sweep destroys them at once (a

@@ -1,4 +1,4 @@
-"""Provisioning over the API (issue 7): a project's runs, starting one, a run with its progress,
+"""Provisioning over the API: a project's runs, starting one, a run with its progress,
 cancelling it, and the download links of the named recipients.
 
 The same rules as the pages: the facade decides, the actions write. A project or a run the
@@ -14,7 +14,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
@@ -22,7 +22,8 @@ from rest_framework.views import APIView
 from access.models_provisioning import ProvisioningRun, RunStatus
 from access.provisioning import links, runs, selectors, serving
 from access.provisioning.serving import Refusal
-from eds_portal.authz import Permission, has_permission
+from eds_portal.authz import Permission, get_object_for_user, has_permission
+from eds_portal.errors import refusal_detail
 from projects.models import Project
 
 PK = OpenApiParameter("id", int, OpenApiParameter.PATH, description="The id.")
@@ -96,23 +97,18 @@ NOT_FOUND = {404: ApiDetailSerializer}
 
 
 def _project(request, pk: int) -> Project:
-    project = Project.objects.filter(pk=pk).first()
-    if project is None or not has_permission(request.user, Permission.VIEW_RUNS, project):
-        raise NotFound
-    return project
+    return get_object_for_user(request.user, Project, pk, Permission.VIEW_RUNS)
 
 
 def _run(request, pk: int) -> ProvisioningRun:
-    run = (
+    return get_object_for_user(
+        request.user,
         selectors.with_progress(
             ProvisioningRun.objects.select_related("project", "started_by", "destruction")
-        )
-        .filter(pk=pk)
-        .first()
+        ),
+        pk,
+        Permission.VIEW_RUNS,
     )
-    if run is None or not has_permission(request.user, Permission.VIEW_RUNS, run):
-        raise NotFound
-    return run
 
 
 def _percent(run: ProvisioningRun, parts_done: int) -> int:
@@ -152,11 +148,6 @@ def _data(request, run: ProvisioningRun) -> dict[str, Any]:
     }
 
 
-def _refused(detail: str, reasons: list) -> Response:
-    body = {"detail": detail, "reasons": [str(reason) for reason in reasons]}
-    return Response(RefusedRunSerializer(body).data, status=status.HTTP_409_CONFLICT)
-
-
 # --- Views ------------------------------------------------------------------------------------
 
 
@@ -190,10 +181,8 @@ class ProjectRuns(APIView):
         project = _project(request, pk)
         if not has_permission(request.user, Permission.START_RUN):
             raise PermissionDenied
-        try:
+        with refusal_detail(_("The run cannot be started.")):
             run = runs.start_run(project=project, by=request.user)
-        except runs.RunRefused as refused:
-            return _refused(_("The run cannot be started."), refused.reasons)
         run = _run(request, run.pk)
         return Response(
             RunSerializer(_data(request, run)).data,
@@ -225,10 +214,8 @@ class CancelRun(APIView):
     )
     def post(self, request, pk: int):
         run = _run(request, pk)
-        try:
+        with refusal_detail(_("The run cannot be cancelled.")):
             runs.cancel_run(run=run, by=request.user)
-        except runs.RunRefused as refused:
-            return _refused(_("The run cannot be cancelled."), refused.reasons)
         return Response(RunSerializer(_data(request, _run(request, pk))).data)
 
 

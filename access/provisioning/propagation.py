@@ -11,14 +11,14 @@ as the warehouse is fed (a person's later visits would put them in a dataset the
 A specification that does not deliver the pseudonym has no ``person_pseudonym`` column to read:
 the run's person map is then recomputed once, at publication, by the engine's own rules.
 
-When an objection takes effect (``access.actions`` confirms a match, or the re-matching finds
-the person), ``propagate_on_commit`` queues ``propagate_objection`` with the register entry's
-id. For every published, not destroyed dataset of a project the objection covers that contains
-the person, it records a ``Propagation`` (pseudonyms to delete, deletion due date), tells the
-project's recipients and lead which pseudonyms to delete and where to confirm, and starts a new
-run of the project (a new version of the dataset, built against the newer register snapshot).
-The lead confirms the deletion; the DPO may record an exception with its reason instead
-(GDPR art. 17(3)(d) and 89). Every step is audited.
+When an objection takes effect (``access.opposition.actions`` confirms a match, or the re-matching
+finds the person), ``propagate_on_commit`` queues ``propagate_objection`` with the register entry's
+id. For every published, not destroyed dataset of a project the objection covers that contains the
+person, it records a ``Propagation`` (pseudonyms to delete, deletion due date), tells the project's
+recipients and lead which pseudonyms to delete and where to confirm, and starts a new run of the
+project (a new version of the dataset, built against the newer register snapshot). The lead confirms
+the deletion; the DPO may record an exception with its reason instead (GDPR art. 17(3)(d) and 89).
+Every step is audited.
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ from access.provisioning.keys import project_key
 from access.provisioning.runs import build_request
 from eds_portal.audit import record_event
 from eds_portal.authz import has_role
+from eds_portal.errors import Refused
 from eds_portal.notifications import in_portal_language, notify
 from eds_portal.roles import Role
 from projects.models import Project, ProjectStatus, TeamMembership, TeamRole
@@ -62,7 +63,7 @@ _HEX = re.compile(r"[0-9a-f]{32}\Z")
 BATCH = 20_000
 
 
-class PropagationRefused(Exception):
+class PropagationRefused(Refused):
     """The step is not possible now; ``str()`` is a message for the user."""
 
 
@@ -185,7 +186,8 @@ def after_publication(run: ProvisioningRun) -> None:
 
 
 def propagate_on_commit(entry: RegisterEntry) -> None:
-    """Called by ``access.actions`` when an objection takes effect: queued after commit."""
+    """Called by ``access.opposition.actions`` when an objection takes effect: queued after
+    commit."""
     queue.PROPAGATE_OBJECTION.on_commit(entry.pk)
 
 
@@ -470,7 +472,7 @@ def open_propagations() -> QuerySet[Propagation]:
 
 
 def deliveries_for(request: OppositionRequest) -> list[dict[str, Any]]:
-    """Projects whose published datasets contained the person, with the dates (issue 6 item 8).
+    """Projects whose published datasets contained the person, with the dates.
 
     Only for a matched objection: its register entries name the person. Every published run
     counts, destroyed or not: the question is who received the data, and when.

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils import timezone
@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from access.provisioning import propagation as propagation_module
-from eds_portal.authz import Permission, has_permission
+from eds_portal.authz import Permission, get_object_for_user, has_permission
 from eds_portal.views.base import PermissionView
 from projects.permissions import is_lead
 
@@ -53,11 +53,10 @@ class _PropagationView(PermissionView):
 
     def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if request.user.is_authenticated and has_permission(request.user, self.permission):
-            found = propagation_module.propagations().filter(pk=kwargs["pk"]).first()
             # Strangers learn nothing of a propagation they may not see.
-            if found is None or not has_permission(request.user, Permission.VIEW_RUNS, found):
-                raise Http404
-            self.propagation = found
+            self.propagation = get_object_for_user(
+                request.user, propagation_module.propagations(), kwargs["pk"], Permission.VIEW_RUNS
+            )
         return super().dispatch(request, *args, **kwargs)
 
     def render(self, request: HttpRequest, form: ExceptionForm | None = None, status: int = 200):

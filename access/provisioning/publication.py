@@ -37,7 +37,7 @@ from eds_portal.notifications import in_portal_language, notify
 def publish_run(*, run_id: int, worker: str | None = None) -> bool:
     """Claims a run whose parts are done; re-checks the gates and the register; publishes."""
     from access.formalities.gates import provisioning_blockers
-    from access.register import current_number, current_snapshot
+    from access.opposition.register import current_number, current_snapshot
     from warehouse.export import ExportError, RunPlan, plan_run, publish
 
     worker = worker or worker_name()

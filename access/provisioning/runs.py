@@ -55,18 +55,15 @@ from access.provisioning import queue, selectors
 from access.provisioning.keys import project_key
 from eds_portal.audit import record_event
 from eds_portal.authz import Permission, has_permission
+from eds_portal.errors import Refused
 from eds_portal.notifications import in_portal_language, notify
 from projects.models import Project
 
 logger = logging.getLogger(__name__)
 
 
-class RunRefused(Exception):
+class RunRefused(Refused):
     """The step is refused; ``reasons`` lists every reason, for a page to show them all."""
-
-    def __init__(self, reasons: list[str]):
-        super().__init__("; ".join(str(r) for r in reasons))
-        self.reasons = reasons
 
 
 def worker_name() -> str:
@@ -201,7 +198,7 @@ def _key_generation(project: Project) -> ProjectKeyGeneration:
 def prepare_run(*, run_id: int, worker: str | None = None) -> bool:
     """Claims a queued run, checks the gates, reads the register and plans the parts."""
     from access.formalities.gates import current_decision, provisioning_blockers
-    from access.register import current_snapshot
+    from access.opposition.register import current_snapshot
     from warehouse.export import ExportError, SpecificationError, plan_run
 
     worker = worker or worker_name()
@@ -278,7 +275,7 @@ def prepare_run(*, run_id: int, worker: str | None = None) -> bool:
 def build_request(run: ProvisioningRun, *, excluded: frozenset[str] | None = None):
     """The engine's request for a run, rebuilt from the run row by whichever worker needs it."""
     from access.consent.selectors import consenting_persons
-    from access.register import objecting_persons
+    from access.opposition.register import objecting_persons
     from warehouse.export import ExportRequest
 
     project = run.project

@@ -16,8 +16,6 @@ from access.models_provisioning import (
     ProvisioningRun,
     RunStatus,
 )
-from eds_portal.authz import Permission, has_permission
-from eds_portal.roles import Role
 from projects.models import Decision, Project, ProjectStatus, TeamMembership
 
 S = ProjectStatus
@@ -85,18 +83,6 @@ def is_team_member(user: Any, project: Project) -> bool:
     from projects.permissions import is_member
 
     return is_member(user, project)
-
-
-# --- Runs a user may see --------------------------------------------------------------------
-
-
-def runs_visible_to(user: Any) -> QuerySet[ProvisioningRun]:
-    runs = ProvisioningRun.objects.select_related("project", "started_by")
-    if not has_permission(user, Permission.VIEW_RUNS):
-        return runs.none()
-    if user.roles & {Role.DATA_STEWARD, Role.DPO}:
-        return runs
-    return runs.filter(project__memberships__user=user)
 
 
 def with_progress(runs: QuerySet[ProvisioningRun]) -> QuerySet[ProvisioningRun]:

@@ -56,7 +56,7 @@ urlpatterns = [
         propagation_views.RecordExceptionView.as_view(),
         name="provisioning_propagation_exception",
     ),
-    # The API (issue 7): runs of a project, start, detail with progress, cancel, files.
+    # The API: runs of a project, start, detail with progress, cancel, files.
     path("api/v1/projects/<int:pk>/runs/", api.ProjectRuns.as_view(), name="api_project_runs"),
     path("api/v1/runs/<int:pk>/", api.RunDetail.as_view(), name="api_run"),
     path("api/v1/runs/<int:pk>/cancel/", api.CancelRun.as_view(), name="api_run_cancel"),

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from access.formalities.gates import gate_state
 from access.models_provisioning import ProvisioningRun, RunStatus
 from access.provisioning import delivery, links, runs, selectors, serving
-from eds_portal.authz import Permission, has_permission
+from eds_portal.authz import Permission, get_object_for_user, has_permission
 from eds_portal.views.base import PermissionView
 from projects.models import Project
 from warehouse.export.output import sha256_of
@@ -43,11 +43,10 @@ class _ProjectView(PermissionView):
 
     def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if request.user.is_authenticated and has_permission(request.user, self.permission):
-            project = Project.objects.filter(pk=kwargs["pk"]).first()
             # Strangers learn nothing of a project they may not see.
-            if project is None or not has_permission(request.user, Permission.VIEW_RUNS, project):
-                raise Http404
-            self.project = project
+            self.project = get_object_for_user(
+                request.user, Project, kwargs["pk"], Permission.VIEW_RUNS
+            )
         return super().dispatch(request, *args, **kwargs)
 
 
@@ -114,18 +113,16 @@ class _RunView(PermissionView):
 
     def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if request.user.is_authenticated and has_permission(request.user, self.permission):
-            run = (
+            self.run = get_object_for_user(
+                request.user,
                 selectors.with_progress(
                     ProvisioningRun.objects.select_related(
                         "project", "started_by", "cancelled_by", "decision", "superseded_by"
                     )
-                )
-                .filter(pk=kwargs["pk"])
-                .first()
+                ),
+                kwargs["pk"],
+                Permission.VIEW_RUNS,
             )
-            if run is None or not has_permission(request.user, Permission.VIEW_RUNS, run):
-                raise Http404
-            self.run = run
         return super().dispatch(request, *args, **kwargs)
 
 

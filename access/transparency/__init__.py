@@ -1,4 +1,4 @@
-"""The public transparency portal (issue 6, item 1; TRA-01 to TRA-13, Fields A).
+"""The public transparency portal (TRA-01 to TRA-13, Fields A).
 
 Public pages read only immutable snapshots (``Publication.snapshot``) built by
 ``snapshot.build_snapshot`` from an explicit list of public fields: nothing else of a project

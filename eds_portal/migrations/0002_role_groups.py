@@ -1,4 +1,4 @@
-"""One group per role of DESIGN.md; names are the Role values."""
+"""One group per role of docs/architecture.md; names are the Role values."""
 
 from django.db import migrations
 

@@ -1,4 +1,4 @@
-"""The secretariat's pipeline and processing-time statistics (issue 5, item 9)."""
+"""The secretariat's pipeline and processing-time statistics."""
 
 
 def register() -> None:

@@ -37,7 +37,7 @@ from projects.models import (
 
 S = ProjectStatus
 
-# The protocol's life (DESIGN.md), then its two ends that are not on the main path.
+# The protocol's life (docs/architecture.md), then its two ends that are not on the main path.
 LIFE_ORDER: tuple[ProjectStatus, ...] = (
     S.DRAFT,
     S.SUBMITTED,

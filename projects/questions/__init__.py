@@ -1,6 +1,6 @@
-"""Questions between the commission and the team (issue 5, item 5).
+"""Questions between the commission and the team.
 
-The package also registers eds_portal's unread-notifications panel (item 8): see ``register``.
+The package also registers eds_portal's unread-notifications panel: see ``register``.
 """
 
 
@@ -35,7 +35,7 @@ def register() -> None:
         )
     )
     # Every role's unread notifications: eds_portal's panel (eds_portal/views/notifications.py),
-    # registered here because panels show in the order they are registered (issue 5, item 8).
+    # registered here because panels show in the order they are registered.
     register_panel(
         HomePanel(
             key="notifications",

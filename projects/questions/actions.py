@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from eds_portal.audit import record_event
 from eds_portal.authz import Permission, has_permission
+from eds_portal.errors import Refused
 from eds_portal.notifications import in_portal_language, notify
 from eds_portal.roles import Role
 from projects.models import Project, ProjectStatus, Question, RapporteurAssignment
@@ -26,10 +27,8 @@ from projects.questions.permissions import ASKING_STATUSES
 MAX_MESSAGE_LENGTH = 5000
 
 
-class QuestionRefused(Exception):
-    def __init__(self, reasons: list[str]):
-        super().__init__("; ".join(str(reason) for reason in reasons))
-        self.reasons = reasons
+class QuestionRefused(Refused):
+    """The question or answer is refused; ``reasons`` says every why."""
 
 
 def _clean_body(body: str, *, empty_message: str) -> str:

@@ -15,11 +15,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from eds_portal.authz import Permission
+from eds_portal.errors import refusal_detail
 from projects.api import PK, DetailSerializer, RefusedSerializer, _project_or_404
 from projects.models import Question
 from projects.questions.actions import (
     MAX_MESSAGE_LENGTH,
-    QuestionRefused,
     answer_question,
     ask_question,
 )
@@ -82,11 +82,6 @@ def _one(project, user, pk: int) -> dict:
     return next(_question(m) for m in thread(project, user) if m.pk == pk)
 
 
-def _refused(detail: str, refused: QuestionRefused) -> Response:
-    body = {"detail": detail, "reasons": [str(reason) for reason in refused.reasons]}
-    return Response(RefusedSerializer(body).data, status=status.HTTP_409_CONFLICT)
-
-
 QUESTION_ID = OpenApiParameter(
     "question_id", int, OpenApiParameter.PATH, description="The question's id."
 )
@@ -124,10 +119,8 @@ class QuestionListCreate(APIView):
         project = _project_or_404(request, pk, Permission.ASK_QUESTION)
         body = AskSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        try:
+        with refusal_detail(_("The question cannot be asked now.")):
             question = ask_question(project=project, by=request.user, **body.validated_data)
-        except QuestionRefused as refused:
-            return _refused(_("The question cannot be asked now."), refused)
         return Response(_one(project, request.user, question.pk), status=status.HTTP_201_CREATED)
 
 
@@ -155,8 +148,6 @@ class QuestionAnswerCreate(APIView):
             raise NotFound
         body = AnswerSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        try:
+        with refusal_detail(_("The question cannot be answered now.")):
             answer_question(question=question, by=request.user, body=body.validated_data["body"])
-        except QuestionRefused as refused:
-            return _refused(_("The question cannot be answered now."), refused)
         return Response(_one(project, request.user, question.pk), status=status.HTTP_201_CREATED)

@@ -34,13 +34,6 @@ class Message:
         return self.from_commission and not self.replies
 
 
-def open_questions(project: Project):
-    """The commission's questions that have no answer yet."""
-    return Question.objects.filter(
-        project=project, answers__isnull=True, from_commission=True, replies__isnull=True
-    )
-
-
 def _as_message(question: Question, *, show_authors: bool) -> Message:
     signed = question.show_author or not question.from_commission
     return Message(

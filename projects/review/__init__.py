@@ -1,4 +1,4 @@
-"""Rapporteurs and structured reviews (issue 5, items 3 and 4)."""
+"""Rapporteurs and structured reviews."""
 
 
 def register() -> None:

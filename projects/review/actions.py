@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy
 
 from eds_portal.audit import record_event
 from eds_portal.authz import Permission, has_permission, is_commission
+from eds_portal.errors import Refused
 from eds_portal.notifications import notify
 from eds_portal.roles import Role
 from projects.conflicts import declaration_of, may_read_file
@@ -52,12 +53,11 @@ MAX_TEXT_LENGTH = 20_000
 MAX_REASON_LENGTH = 5_000
 
 
-class ReviewRefused(Exception):
+class ReviewRefused(Refused):
     """The step is not possible now; ``reasons`` say why, for the user."""
 
-    def __init__(self, reasons: list[str]):
-        super().__init__("; ".join(str(reason) for reason in reasons))
-        self.reasons = [str(reason) for reason in reasons]
+    def __init__(self, reasons: list[str], *, detail=None):
+        super().__init__([str(reason) for reason in reasons], detail=detail)
 
 
 class ReviewInvalid(Exception):

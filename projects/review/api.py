@@ -20,7 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from eds_portal.authz import Permission
-from projects import workflow
+from eds_portal.errors import Refused, refusal_detail
 from projects.actions import declare_interest
 from projects.api import PK, DetailSerializer, _project_or_404
 from projects.conflicts import REVIEW_STATUSES, automatic_conflict, declaration_of
@@ -37,7 +37,6 @@ from projects.review.actions import (
     MAX_TEXT_LENGTH,
     TEXT_FIELDS,
     ReviewInvalid,
-    ReviewRefused,
     assign_rapporteur,
     change_due_date,
     remove_rapporteur,
@@ -257,12 +256,6 @@ class InterestInputSerializer(serializers.Serializer):
 # --- Helpers ----------------------------------------------------------------------------------
 
 
-def _refused(detail: str, reasons: list[str], code=status.HTTP_409_CONFLICT) -> Response:
-    return Response(
-        ReviewRefusedSerializer({"detail": detail, "reasons": reasons}).data, status=code
-    )
-
-
 def _invalid(detail: str, errors: dict[str, list[str]]) -> Response:
     body = {"detail": detail, "errors": {k: [str(m) for m in v] for k, v in errors.items()}}
     return Response(ReviewErrorsSerializer(body).data, status=status.HTTP_400_BAD_REQUEST)
@@ -408,15 +401,13 @@ class RapporteurListCreate(APIView):
         body = AssignSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         member = get_user_model().objects.filter(pk=body.validated_data["member"]).first()
-        try:
+        with refusal_detail(_("This member cannot be assigned.")):
             assignment = assign_rapporteur(
                 project=project,
                 member=member,
                 due_date=body.validated_data["due_date"],
                 by=request.user,
             )
-        except ReviewRefused as refused:
-            return _refused(_("This member cannot be assigned."), refused.reasons)
         return Response(
             RapporteurAssignmentSerializer(
                 _assignment(request, assignment, timezone.localdate())
@@ -439,12 +430,10 @@ class RapporteurDetail(APIView):
         assignment = _active_assignment(project, assignment_id)
         body = DueDateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        try:
+        with refusal_detail(_("The due date cannot be changed.")):
             assignment = change_due_date(
                 assignment=assignment, due_date=body.validated_data["due_date"], by=request.user
             )
-        except ReviewRefused as refused:
-            return _refused(_("The due date cannot be changed."), refused.reasons)
         return Response(
             RapporteurAssignmentSerializer(
                 _assignment(request, assignment, timezone.localdate())
@@ -460,10 +449,8 @@ class RapporteurDetail(APIView):
     def delete(self, request, pk: int, assignment_id: int):
         project = _project_or_404(request, pk, Permission.ASSIGN_RAPPORTEURS)
         assignment = _active_assignment(project, assignment_id)
-        try:
+        with refusal_detail(_("The assignment cannot be removed.")):
             remove_rapporteur(assignment=assignment, by=request.user)
-        except ReviewRefused as refused:
-            return _refused(_("The assignment cannot be removed."), refused.reasons)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -525,11 +512,10 @@ class MyReview(APIView):
             },
         }
         try:
-            review = save_review(project=project, by=request.user, data=data)
+            with refusal_detail(_("The review cannot be changed now.")):
+                review = save_review(project=project, by=request.user, data=data)
         except ReviewInvalid as invalid:
             return _invalid(_("The review cannot be stored as it is."), invalid.errors)
-        except ReviewRefused as refused:
-            return _refused(_("The review cannot be changed now."), refused.reasons)
         errors = submission_errors(review.version, review_data(review))
         return Response(
             ReviewSavedSerializer(
@@ -559,11 +545,10 @@ class SubmitMyReview(APIView):
     def post(self, request, pk: int):
         project = _project_or_404(request, pk, Permission.REVIEW_PROJECT)
         try:
-            submit_review(project=project, by=request.user)
+            with refusal_detail(_("The review cannot be submitted now.")):
+                submit_review(project=project, by=request.user)
         except ReviewInvalid as invalid:
             return _invalid(_("The review is not complete."), invalid.errors)
-        except ReviewRefused as refused:
-            return _refused(_("The review cannot be submitted now."), refused.reasons)
         project.refresh_from_db()
         return Response(MyReviewSerializer(_my_review(request, project)).data)
 
@@ -646,19 +631,15 @@ class InterestDeclaration(APIView):
         body = InterestInputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         if automatic_conflict(request.user, project):
-            return _refused(
-                _("You are conflicted on this project whatever you declare."),
+            raise Refused(
                 [automatic_conflict(request.user, project)],
+                detail=_("You are conflicted on this project whatever you declare."),
             )
-        try:
+        with refusal_detail(_("The declaration was not recorded.")):
             declare_interest(
                 project=project,
                 by=request.user,
                 has_interest=body.validated_data["has_interest"],
                 description=body.validated_data.get("description", ""),
-            )
-        except workflow.TransitionRefused as refused:
-            return _refused(
-                _("The declaration was not recorded."), [str(r) for r in refused.reasons]
             )
         return Response(InterestSerializer(self._state(request, project)).data)

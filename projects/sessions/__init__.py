@@ -1,4 +1,4 @@
-"""Sessions, quorum, votes, the written procedure and decisions (issue 5, items 6 and 7)."""
+"""Sessions, quorum, votes, the written procedure and decisions."""
 
 from __future__ import annotations
 

@@ -16,7 +16,8 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
-from eds_portal.authz import Permission, has_permission
+from eds_portal.authz import Permission, get_object_for_user, has_permission
+from eds_portal.errors import refusal_detail
 from projects.models import (
     AgendaItem,
     CommissionSession,
@@ -180,14 +181,6 @@ PK = OpenApiParameter("id", int, OpenApiParameter.PATH, description="The project
 DECISION = OpenApiParameter("decision_id", int, OpenApiParameter.PATH)
 
 
-def _refused(refused: Exception, detail: str) -> Response:
-    data = {"detail": detail, "reasons": [str(r) for r in getattr(refused, "reasons", [])]}
-    field_errors = getattr(refused, "field_errors", None)
-    if field_errors:
-        data["field_errors"] = {k: [str(m) for m in v] for k, v in field_errors.items()}
-    return Response(data, status=status.HTTP_409_CONFLICT)
-
-
 def _session(session_id: int) -> CommissionSession:
     session = CommissionSession.objects.filter(pk=session_id).first()
     if session is None:
@@ -348,10 +341,8 @@ class AgendaAdd(APIView):
         project = Project.objects.filter(pk=body.validated_data["project_id"]).first()
         if project is None:
             raise NotFound
-        try:
+        with refusal_detail("The project cannot be put on this agenda."):
             actions.add_to_agenda(session=session, project=project, by=request.user)
-        except actions.Refused as refused:
-            return _refused(refused, "The project cannot be put on this agenda.")
         return Response(_session_detail(request, session), status=status.HTTP_201_CREATED)
 
 
@@ -369,10 +360,8 @@ class AttendanceUpdate(APIView):
         body = AttendanceUpdateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         presence = {row["member_id"]: row["present"] for row in body.validated_data["attendance"]}
-        try:
+        with refusal_detail("The attendance cannot be recorded."):
             actions.record_attendance(session=session, by=request.user, presence=presence)
-        except actions.Refused as refused:
-            return _refused(refused, "The attendance cannot be recorded.")
         return Response(_session_detail(request, session))
 
 
@@ -387,10 +376,8 @@ class SessionOpen(APIView):
     )
     def post(self, request, session_id: int):
         session = _session(session_id)
-        try:
+        with refusal_detail("The session cannot be opened."):
             session = actions.open_session(session=session, by=request.user)
-        except actions.Refused as refused:
-            return _refused(refused, "The session cannot be opened.")
         return Response(_session_detail(request, session))
 
 
@@ -405,10 +392,8 @@ class SessionClose(APIView):
     )
     def post(self, request, session_id: int):
         session = _session(session_id)
-        try:
+        with refusal_detail("The session cannot be closed."):
             session = actions.close_session(session=session, by=request.user)
-        except actions.Refused as refused:
-            return _refused(refused, "The session cannot be closed.")
         return Response(_session_detail(request, session))
 
 
@@ -440,12 +425,10 @@ class ItemVote(APIView):
         item = _item(session_id, item_id)
         body = VoteSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        try:
+        with refusal_detail("The vote is refused."):
             vote = actions.cast_vote(
                 item=item, by=request.user, choice=body.validated_data["choice"]
             )
-        except actions.Refused as refused:
-            return _refused(refused, "The vote is refused.")
         return Response(
             {"item": item.pk, "choice": vote.choice, "cast_at": vote.cast_at},
             status=status.HTTP_201_CREATED,
@@ -466,7 +449,7 @@ class ItemDecide(APIView):
         body = DecideSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        try:
+        with refusal_detail("The decision cannot be recorded."):
             decision = decisions.record_decision(
                 project=item.project,
                 by=request.user,
@@ -477,8 +460,6 @@ class ItemDecide(APIView):
                 variable_decisions={k: dict(v) for k, v in data["variable_decisions"].items()},
                 agenda_item=item,
             )
-        except actions.Refused as refused:
-            return _refused(refused, "The decision cannot be recorded.")
         decision = Decision.objects.select_related("project", "version", "signed_by").get(
             pk=decision.pk
         )
@@ -489,10 +470,7 @@ class ItemDecide(APIView):
 
 
 def _decision_project(request, pk: int) -> Project:
-    project = Project.objects.filter(pk=pk).first()
-    if project is None or not has_permission(request.user, Permission.VIEW_DECISION, project):
-        raise NotFound
-    return project
+    return get_object_for_user(request.user, Project, pk, Permission.VIEW_DECISION)
 
 
 class DecisionList(APIView):

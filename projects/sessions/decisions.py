@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from eds_portal.audit import record_event
 from eds_portal.authz import Permission, has_permission, has_role
-from eds_portal.notifications import notify
+from eds_portal.notifications import absolute, in_portal_language, notify
 from eds_portal.roles import Role
 from projects import workflow
 from projects.conflicts import declaration_of, is_conflicted
@@ -589,26 +589,21 @@ def _procedure_and_version(
     return version, kept_tally, reasons, source
 
 
-def _notify_team(project: Project, decision: Decision) -> None:
-    team = [m.user for m in project.memberships.select_related("user")]
-    letter = reverse("decision_letter", args=[project.pk, decision.pk])
-    notify(
-        team,
-        subject=_("[%(ref)s] Decision %(number)s of the commission")
-        % {"ref": project.reference, "number": decision.number},
-        body=_(
+def _decision_note(project: Project, decision: Decision) -> str:
+    """What the team's one message about the new status adds: the decision and its letter."""
+    letter = absolute(reverse("decision_letter", args=[project.pk, decision.pk]))
+    with in_portal_language():
+        text = _(
             "The commission's opinion on version %(n)s of “%(title)s” is recorded as decision "
             "%(number)s: %(opinion)s. The signed letter, with the reasons and the decision on "
             "each variable, is on the portal (printable, and as a PDF)."
-        )
-        % {
+        ) % {
             "n": decision.version.number,
             "title": project.title,
             "number": decision.number,
             "opinion": Recommendation(decision.opinion).label,
-        },
-        url=letter,
-    )
+        }
+    return f"{text}\n\n{letter}"
 
 
 @transaction.atomic
@@ -668,11 +663,13 @@ def record_decision(
         AgendaItem.objects.filter(pk=source.pk).update(decided_at=now)
     if written_procedure is not None:
         WrittenProcedure.objects.filter(pk=source.pk).update(closed_at=now)
+    # One message to the team: the new status, with the decision and its letter as the note.
     workflow.fire(
         locked,
         TRANSITION_FOR[opinion],
         by=by,
         details={"decision": decision.number, "opinion": opinion},
+        team_note=_decision_note(locked, decision),
     )
     record_event(
         action="decision.recorded",
@@ -687,5 +684,4 @@ def record_decision(
             "supersedes": supersedes.number if supersedes else None,
         },
     )
-    _notify_team(locked, decision)
     return decision

@@ -52,7 +52,3 @@ def quorum_reasons(session: CommissionSession) -> list[str]:
     if not present.filter(groups__name=Role.PATIENT_REPRESENTATIVE.value).exists():
         reasons.append(_("No patient representative is present; the quorum needs one."))
     return reasons
-
-
-def has_quorum(session: CommissionSession) -> bool:
-    return not quorum_reasons(session)

@@ -17,7 +17,7 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from eds_portal.authz import Permission, has_permission, has_role
+from eds_portal.authz import Permission, get_object_for_user, has_permission, has_role
 from eds_portal.roles import Role
 from eds_portal.views.base import PermissionView
 from projects.conflicts import automatic_conflict, declaration_of
@@ -502,12 +502,9 @@ class ProjectCommissionView(PermissionView):
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
         if has_permission(request.user, self.permission):
-            project = Project.objects.filter(pk=kwargs["pk"]).first()
-            if project is None or not has_permission(
-                request.user, Permission.VIEW_PROJECT, project
-            ):
-                raise Http404
-            self.project = project
+            self.project = get_object_for_user(
+                request.user, Project, kwargs["pk"], Permission.VIEW_PROJECT
+            )
         return super().dispatch(request, *args, **kwargs)
 
 

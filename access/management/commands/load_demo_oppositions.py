@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from access import demo
+from access.opposition import demo
 from eds_portal.demo import DEMO_ACCOUNTS
 from eds_portal.models import User
 from eds_portal.roles import Role
@@ -34,9 +34,10 @@ class Command(BaseCommand):
             self.stdout.write(f"  {request.receipt_number} {request.get_status_display()}")
         if visitor is not None:
             self.stdout.write(
-                "Object at /opposition/ as this warehouse person: "
-                f"{visitor.birth_name} {visitor.first_names}, {visitor.sex}, "
-                f"born {visitor.birth_date:%d/%m/%Y} in {visitor.birth_place_name}"
+                "Object at /opposition/ as this warehouse person (in the published project's "
+                f"cohort): birth name {visitor.birth_name}, first names {visitor.first_names}, "
+                f"sex {visitor.sex}, born {visitor.birth_date:%d/%m/%Y} in "
+                f"{visitor.birth_place_name}"
             )
 
     @staticmethod

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
-from access.actions import rematch_oppositions
+from access.opposition.actions import rematch_oppositions
 
 
 class Command(BaseCommand):
