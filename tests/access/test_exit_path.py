@@ -353,6 +353,51 @@ def test_a_suspension_needs_its_grounds(client, run, dpo):
     assert run.project.status == ProjectStatus.ACTIVE
 
 
+@pytest.mark.parametrize("grounds", ["Audit\x00 en cours", "\x00"])
+def test_hostile_grounds_are_refused_with_a_400_and_change_nothing(client, run, dpo, grounds):
+    login(client, dpo)
+    events = AuditEvent.objects.count()
+    response = client.post(
+        reverse("project_lifecycle", args=[run.project.pk]),
+        {"transition": "suspend", "reason": grounds},
+    )
+    assert response.status_code == 400
+    run.project.refresh_from_db()
+    assert run.project.status == ProjectStatus.ACTIVE
+    assert AuditEvent.objects.count() == events
+
+
+@pytest.mark.parametrize("change", ["suspend\x00", "close", "\u0661", "s\u0075spend "])
+def test_a_change_not_offered_is_refused_with_a_400(client, run, dpo, change):
+    login(client, dpo)  # the DPO may suspend and resume, not close
+    response = client.post(
+        reverse("project_lifecycle", args=[run.project.pk]),
+        {"transition": change, "reason": "Motif"},
+    )
+    assert response.status_code == 400
+    run.project.refresh_from_db()
+    assert run.project.status == ProjectStatus.ACTIVE
+
+
+def test_a_lone_surrogate_sent_as_raw_bytes_is_no_500(client, run, dpo):
+    # A browser sends a lone surrogate as the bytes ED A0 80, which Django decodes as U+FFFD.
+    login(client, dpo)
+    response = client.post(
+        reverse("project_lifecycle", args=[run.project.pk]),
+        "transition=suspend&reason=Audit%20%ED%A0%80",
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert response.status_code == 302
+    event = AuditEvent.objects.filter(action="project.suspend").latest("seq")
+    assert "\ufffd" in event.after["reason"]
+
+
+def test_a_hostile_download_token_is_a_404(client, run, researcher):
+    login(client, researcher)
+    for token in ("%00", "x%ED%A0%80", "١٢٣"):
+        assert client.get(f"/provisioning/download/{token}/").status_code == 404
+
+
 # --- The sweep: lost propagation messages ---------------------------------------------------
 
 
