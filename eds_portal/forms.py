@@ -24,3 +24,18 @@ def querydict_from(data: Mapping[str, Any]) -> QueryDict:
         elif value is not None:
             query[key] = str(value)
     return query
+
+
+def has_unstorable_text(data: Any) -> bool:
+    """True when a string in ``data`` holds a NUL byte or a lone surrogate.
+
+    JSON bodies can carry both (``"\\u0000"``, ``"\\ud800"``); PostgreSQL refuses them and a
+    message quoting them cannot even be encoded: refuse them at the edge with a 400.
+    """
+    if isinstance(data, str):
+        return "\x00" in data or any("\ud800" <= char <= "\udfff" for char in data)
+    if isinstance(data, Mapping):
+        return any(has_unstorable_text(key) or has_unstorable_text(v) for key, v in data.items())
+    if isinstance(data, list | tuple):
+        return any(has_unstorable_text(item) for item in data)
+    return False

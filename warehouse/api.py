@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
@@ -10,7 +11,7 @@ from rest_framework.views import APIView
 
 from eds_portal.audit import record_event
 from eds_portal.authz import Permission
-from eds_portal.forms import querydict_from
+from eds_portal.forms import has_unstorable_text, querydict_from
 from warehouse import catalogue
 from warehouse.cohort import CohortCriteriaForm, Refusal, feasibility_count
 from warehouse.count_guard import seconds_until_tomorrow
@@ -115,6 +116,10 @@ class FeasibilityCountView(APIView):
         # The same form as the page validates the body: one grammar, one set of messages.
         if not isinstance(request.data, dict):
             raise ValidationError({"errors": "The body must be a JSON object of criteria."})
+        if has_unstorable_text(request.data):
+            raise ValidationError(
+                {"errors": _("The criteria hold a NUL byte or an invalid character.")}
+            )
         form = CohortCriteriaForm(querydict_from(request.data))
         if not form.is_valid():
             return Response({"errors": form.errors.get_json_data()}, status=400)
