@@ -15,7 +15,15 @@ class AccessConfig(AppConfig):
         from access.opposition import panels as opposition_panels
 
         opposition_panels.register()
+        # Its e-mails (receipts, answers), written when sent from the vault's address.
+        from access.opposition import mail as opposition_mail
+
+        opposition_mail.register()
         # Provisioning runs, delivery and destruction.
         from access import provisioning
 
         provisioning.register()
+        # Output requests, their checking and release.
+        from access import outputs
+
+        outputs.register()

@@ -28,6 +28,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 RECEIPT_ALPHABET = "".join(c for c in string.ascii_uppercase if c not in "IOU") + "23456789"
 
@@ -105,7 +106,8 @@ class RequestStatus(models.TextChoices):
     """Matched: the objection is in the register and every new extraction excludes the person."""
     REFUSED = "refused", _("Refused")
     """Refused with reasons and the right to complain to the CNIL (OPP-12)."""
-    WITHDRAWN = "withdrawn", _("Withdrawn")
+    # A request ("demande"): French agrees it in the feminine, unlike a withdrawn project.
+    WITHDRAWN = "withdrawn", pgettext_lazy("opposition request status", "Withdrawn")
     """Ended by a later withdrawal (OPP-13)."""
     DONE = "done", _("Done")
     """A withdrawal that was carried out."""
@@ -477,10 +479,25 @@ from access.models_formalities import (  # noqa: E402, F401  formalities and gat
     FormalityType,
     PublicDirectory,
 )
+from access.models_outputs import (  # noqa: E402, F401  output requests and their checking
+    CellUnit,
+    ClosingReport,
+    OutputItem,
+    OutputItemStatus,
+    OutputKind,
+    OutputRequest,
+    OutputRequestStatus,
+    OutputReview,
+    OutputVersion,
+    ResultsReminder,
+    ResultsReminderKind,
+    ReviewVerdict,
+)
 from access.models_provisioning import (  # noqa: E402, F401  provisioning runs
     ACTIVE_RUN_STATUSES,
     FINISHED_RUN_STATUSES,
     DestructionCertificate,
+    DownloadToken,
     PartStatus,
     ProjectKeyGeneration,
     Propagation,

@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class RunStatus(models.TextChoices):
@@ -24,7 +25,11 @@ class RunStatus(models.TextChoices):
     comes back here."""
     WRITING = "writing", _("Writing the dataset")
     """Every part is done: the register is checked again, then the dataset is assembled."""
-    PUBLISHED = "published", _("Published")
+    REVIEW = "review", _("Waiting for the text review")
+    """The dataset delivers free text: the data steward reads a random sample of the scrubbed
+    notes (MIN-05) before publication goes on (``access/provisioning/text_review.py``)."""
+    # A run ("extraction"): French agrees it in the feminine, unlike a published project.
+    PUBLISHED = "published", pgettext_lazy("run status", "Published")
     """The dataset and its manifest are in place, for the named recipients to download."""
     FAILED = "failed", _("Failed")
     """Refused by a gate or stopped by an error; the reasons are recorded on the run."""
@@ -32,7 +37,12 @@ class RunStatus(models.TextChoices):
     """Cancelled by the data steward; the workers drop what they were writing."""
 
 
-ACTIVE_RUN_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.WRITING)
+ACTIVE_RUN_STATUSES = (
+    RunStatus.QUEUED,
+    RunStatus.RUNNING,
+    RunStatus.WRITING,
+    RunStatus.REVIEW,
+)
 FINISHED_RUN_STATUSES = (RunStatus.PUBLISHED, RunStatus.FAILED, RunStatus.CANCELLED)
 
 
@@ -113,6 +123,12 @@ class ProvisioningRun(models.Model):
     planned_at = models.DateTimeField(null=True, blank=True)
     plan = models.JSONField(null=True, blank=True)
     manifest = models.JSONField(null=True, blank=True)
+    # SHA-256 of the manifest file as published (its bytes), and of the dataset's archive
+    # (``dataset.zip``, every file and the manifest): what a recipient checks a copy against.
+    # Empty for runs published before they were kept.
+    manifest_sha256 = models.CharField(max_length=64, blank=True)
+    archive_sha256 = models.CharField(max_length=64, blank=True)
+    archive_bytes = models.BigIntegerField(null=True, blank=True)
     dataset_path = models.CharField(max_length=500, blank=True)
     reasons = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -131,6 +147,14 @@ class ProvisioningRun(models.Model):
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="supersedes"
     )
     superseded_at = models.DateTimeField(null=True, blank=True)
+    # MIN-05's manual check of free text: where the random sample of scrubbed notes lies in the
+    # staging files (part, table, column, row; never the text), drawn for one build, and who
+    # confirmed reading it, when. A run that delivers free text publishes only once reviewed.
+    text_review_sample = models.JSONField(null=True, blank=True)
+    text_reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    text_reviewed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("provisioning run")
@@ -140,7 +164,7 @@ class ProvisioningRun(models.Model):
             # One run at a time per project: two would write the same dataset twice.
             models.UniqueConstraint(
                 fields=["project"],
-                condition=Q(status__in=["queued", "running", "writing"]),
+                condition=Q(status__in=["queued", "running", "writing", "review"]),
                 name="one_active_run_per_project",
             ),
             models.CheckConstraint(
@@ -252,6 +276,57 @@ class RunDelivery(models.Model):
         return f"delivery of run {self.run_id}"
 
 
+class DownloadToken(models.Model):
+    """A short-lived token with which a recipient's script downloads one run's files (MIN-13).
+
+    Created only from a login session that passed the second factor (SEC-03), by a named
+    recipient of the run; bound to that user and that run; valid ``EDS_DOWNLOAD_TOKEN_MINUTES``;
+    revocable. Only its SHA-256 is stored: the value is shown once. Every other condition of
+    ``serving.may_serve`` (recipient, decision in force, dataset in force, project active, access
+    not ended) is checked again at each use.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="download_tokens"
+    )
+    run = models.ForeignKey(
+        ProvisioningRun, on_delete=models.CASCADE, related_name="download_tokens"
+    )
+    key_sha256 = models.CharField(max_length=64, unique=True)
+    # The first characters of the value, to tell tokens apart on the page (not a secret).
+    prefix = models.CharField(max_length=16)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("download token")
+        verbose_name_plural = _("download tokens")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(revoked_at__isnull=True, revoked_by__isnull=True)
+                | Q(revoked_at__isnull=False, revoked_by__isnull=False),
+                name="download_token_revoked_fields_paired",
+            ),
+            models.CheckConstraint(
+                condition=Q(expires_at__gt=models.F("created_at")),
+                name="download_token_expires_after_creation",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"download token {self.prefix}… of run {self.run_id}"
+
+    def is_valid(self, now=None) -> bool:
+        now = now or timezone.now()
+        return self.revoked_at is None and self.expires_at > now
+
+
 class PropagationStatus(models.TextChoices):
     OPEN = "open", _("Deletion awaited")
     """The recipients were told which pseudonyms to delete; the lead has not confirmed yet."""
@@ -337,6 +412,7 @@ __all__ = [
     "ACTIVE_RUN_STATUSES",
     "FINISHED_RUN_STATUSES",
     "DestructionCertificate",
+    "DownloadToken",
     "PartStatus",
     "ProjectKeyGeneration",
     "Propagation",

@@ -1,4 +1,5 @@
-"""Periodic tasks of the opposition register (Celery autodiscovers ``access.tasks``)."""
+"""Periodic tasks of the opposition register and of closeout (Celery autodiscovers
+``access.tasks``)."""
 
 from __future__ import annotations
 
@@ -41,3 +42,11 @@ from access.provisioning.tasks import (  # noqa: E402, F401  named access.provis
     sweep_datasets_task,
     write_part_task,
 )
+
+
+@shared_task(ignore_result=True)
+def send_results_reminders_task() -> dict:
+    """Results due soon or overdue: one reminder to the lead before, one after (RET-03)."""
+    from access.outputs.closeout import send_results_reminders
+
+    return send_results_reminders()

@@ -11,4 +11,6 @@ urlpatterns: list = [
     path("", include("access.opposition.urls")),
     # Provisioning runs, delivery and destruction.
     path("", include("access.provisioning.urls")),
+    # Output requests, their checking and release.
+    path("", include("access.outputs.urls")),
 ]

@@ -4,7 +4,8 @@ Speed is compared side by side in one run, as ratios, because these machines are
 - generator: seconds and rows per second to generate a warehouse of the chosen size;
 - feasibility: the time of a typical masked feasibility count, as a ratio of a bare
   ``COUNT(*)`` of the episodes measured in the same run (what the criteria cost);
-- fill rates: the time to compute every catalogue fill rate, as the same ratio.
+- fill rates: the time to compute every catalogue fill rate, as the same ratio;
+- deid: recall and precision of free-text scrubbing per kind on the gold corpus, notes/second.
 
 Run against PostgreSQL (DATABASE_URL) for meaningful figures; BENCH_SIZE chooses the warehouse
 (XS by default, S for the "under 2 minutes" target). It uses its own databases
@@ -130,6 +131,10 @@ def main() -> int:
     if provisioning_result:
         json.dump(provisioning_result, sys.stdout, indent=2)
         sys.stdout.write("\n")
+    from bench import deid
+
+    json.dump(deid.run(), sys.stdout, indent=2)
+    sys.stdout.write("\n")
     return 0
 
 

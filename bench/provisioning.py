@@ -141,8 +141,16 @@ def child_b(data: dict) -> dict:
     from django.db import connections, transaction
 
     from warehouse.export import pseudonym, shift_days
+    from warehouse.export.plan import keyed_params
 
     key, excluded, out = data["key"], data["excluded"], Path(data["b_dir"])
+    seed = secrets.token_hex(16)
+    # The episode pseudonym, HMAC in SQL with the padded keys as bind parameters (as C does).
+    hmac_params = keyed_params(key)
+    visit_pseudonym = (
+        "left(encode(sha256(%(visit_o)s::bytea || sha256(%(visit_i)s::bytea || "
+        "convert_to(v.visit_occurrence_id::text, 'UTF8'))), 'hex'), 32)"
+    )
     out.mkdir(parents=True, exist_ok=True)
     vitals = _vitals()
     icpc2 = _concept_ids("ICPC2", "*")
@@ -153,7 +161,7 @@ def child_b(data: dict) -> dict:
         cursor.execute("SET LOCAL TimeZone = 'Europe/Paris'")
         cursor.execute(
             "CREATE TEMP TABLE b_person (person_id bigint PRIMARY KEY, pseudonym varchar(32), "
-            "shift_days integer) ON COMMIT DROP"
+            "shift_days integer, rank bigint) ON COMMIT DROP"
         )
         cursor.execute(
             "CREATE TEMP TABLE b_visit (visit_occurrence_id bigint PRIMARY KEY) ON COMMIT DROP"
@@ -169,9 +177,15 @@ def child_b(data: dict) -> dict:
                 with cursor.copy("COPY b_person FROM STDIN") as copy:
                     for person_id, person_key in batch:
                         if person_key not in excluded:
-                            copy.write_row(
-                                (person_id, pseudonym(key, person_key), shift_days(key, person_key))
+                            name = pseudonym(key, person_key)
+                            # The rows' order: drawn per run from a seed, as C orders them.
+                            rank = (
+                                int.from_bytes(
+                                    hashlib.sha256(f"{seed}:{name}".encode()).digest()[:8]
+                                )
+                                >> 1
                             )
+                            copy.write_row((person_id, name, shift_days(key, person_key), rank))
         # k-anonymity on sex, birth year and département: classes below 11 persons go.
         cursor.execute(
             "DELETE FROM b_person WHERE person_id IN (SELECT person_id FROM ("
@@ -188,25 +202,30 @@ def child_b(data: dict) -> dict:
             PERIOD,
         )
         cursor.execute("ANALYZE b_visit")
+        # Columns as the engine writes them: the person pseudonym, the episode pseudonym, then
+        # the approved variables; every date from the shifted day; rows in the run's order.
+        shifted_start = "(v.visit_start_datetime + b.shift_days * INTERVAL '1 day')::date"
+        shifted_end = "(v.visit_end_datetime + b.shift_days * INTERVAL '1 day')::date"
         queries = {
             "person": "SELECT b.pseudonym, c.concept_code, p.year_of_birth, l.county"
             " FROM person p JOIN b_person b ON b.person_id = p.person_id"
             " LEFT JOIN concept c ON c.concept_id = p.gender_concept_id"
-            " LEFT JOIN location l ON l.location_id = p.location_id",
-            "visit_occurrence": "SELECT b.pseudonym, c.concept_code,"
-            " v.visit_start_datetime + b.shift_days * INTERVAL '1 day',"
-            " to_char(v.visit_end_datetime, 'IYYY-\"W\"IW'), l.county"
+            " LEFT JOIN location l ON l.location_id = p.location_id ORDER BY b.rank",
+            "visit_occurrence": f"SELECT b.pseudonym, {visit_pseudonym}, c.concept_code,"
+            f" {shifted_start}, to_char({shifted_end}, 'IYYY-\"W\"IW'), l.county"
             " FROM visit_occurrence v JOIN b_person b ON b.person_id = v.person_id"
             " JOIN b_visit bv ON bv.visit_occurrence_id = v.visit_occurrence_id"
             " LEFT JOIN concept c ON c.concept_id = v.visit_concept_id"
             " LEFT JOIN care_site s ON s.care_site_id = v.care_site_id"
-            " LEFT JOIN location l ON l.location_id = s.location_id",
-            "condition_occurrence": "SELECT b.pseudonym, o.condition_source_value,"
+            " LEFT JOIN location l ON l.location_id = s.location_id ORDER BY b.rank",
+            "condition_occurrence": "SELECT b.pseudonym,"
+            f" {visit_pseudonym.replace('v.visit', 'o.visit')}, o.condition_source_value,"
             " o.condition_start_date + b.shift_days"
             " FROM condition_occurrence o JOIN b_person b ON b.person_id = o.person_id"
             " JOIN b_visit bv ON bv.visit_occurrence_id = o.visit_occurrence_id"
-            f" WHERE o.condition_source_concept_id IN ({icpc2})",
+            f" WHERE o.condition_source_concept_id IN ({icpc2}) ORDER BY b.rank",
             "measurement": "SELECT b.pseudonym,"
+            f" {visit_pseudonym.replace('v.visit', 'm.visit')},"
             f" CASE WHEN m.measurement_concept_id IN ({vitals['temperature']})"
             " THEN m.value_as_number END,"
             f" CASE WHEN m.measurement_concept_id IN ({vitals['heart_rate']})"
@@ -216,12 +235,15 @@ def child_b(data: dict) -> dict:
             " FROM measurement m JOIN b_person b ON b.person_id = m.person_id"
             " JOIN b_visit bv ON bv.visit_occurrence_id = m.visit_occurrence_id"
             " WHERE m.measurement_concept_id IN"
-            f" ({vitals['temperature']}, {vitals['heart_rate']}, {vitals['spo2']})",
+            f" ({vitals['temperature']}, {vitals['heart_rate']}, {vitals['spo2']})"
+            " ORDER BY b.rank",
         }
         for table, sql in queries.items():
             count = 0
             with (out / f"{table}.csv").open("wb") as handle:
-                with cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)") as copy:
+                statement = f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)"
+                params = hmac_params if "%(" in statement else None
+                with cursor.copy(statement, params) as copy:
                     for chunk in copy:
                         handle.write(chunk)
                         count += bytes(chunk).count(b"\n")
@@ -371,13 +393,22 @@ def _worker_env(folder: Path) -> dict:
 
 
 def _bench_user(email: str, name: str, role):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
     from eds_portal.actions import grant_role
     from eds_portal.models import User
 
     user = User.objects.filter(email=email).first() or User.objects.create_user(
         email=email, password=None, full_name=name
     )
-    grant_role(user=user, role=role)
+    grant_role(
+        user=user,
+        role=role,
+        validated_by="bench",
+        valid_until=timezone.localdate() + timedelta(days=30),
+    )
     return user
 
 
@@ -390,15 +421,16 @@ def _prepare_product(excluded: list[str]) -> dict:
     from datetime import date
 
     from django.db import transaction
+    from django.utils import timezone
 
     from access.formalities.actions import publish_project, record_formalities
-    from access.models import EntryEffect, RequesterRole, Scope
+    from access.models import EntryEffect, RequesterRole, RequestStatus, Scope
     from access.opposition import register
     from access.opposition.actions import Intake, submit_online_request
     from eds_portal.roles import Role
     from projects import workflow
     from projects.actions import check_admissibility
-    from projects.demo import _complete_project
+    from projects.demo import _complete_project, _sections_with
     from projects.models import Decision, Recommendation
 
     researcher = _bench_user("chercheuse@bench.eds", "Claire Chercheuse", Role.RESEARCHER)
@@ -406,7 +438,12 @@ def _prepare_product(excluded: list[str]) -> dict:
     chair = _bench_user("presidente@bench.eds", "Présidente", Role.CHAIR)
     steward = _bench_user("steward@bench.eds", "Data steward", Role.DATA_STEWARD)
     stamp = time.strftime("%Y%m%d%H%M%S")
-    project = _complete_project(researcher, f"Banc d'essai {stamp}", f"BENCH{stamp}")
+    project = _complete_project(
+        researcher,
+        _sections_with(
+            identification={"lay_title": f"Banc d'essai {stamp}", "acronym": f"BENCH{stamp}"}
+        ),
+    )
     check_admissibility(project=project, by=secretariat, accept=True)
     recipients = [{"user_id": researcher.pk, "email": researcher.email, "name": "", "role": "lead"}]
     Decision.objects.create(
@@ -464,6 +501,11 @@ def _prepare_product(excluded: list[str]) -> dict:
                     scope=Scope.ALL,
                     project_references=[],
                 )
+            # Its entries are written: the request is settled, not waiting for matching (a
+            # pending objection holds every run, OPP-09).
+            request.status = RequestStatus.APPLIED
+            request.effective_at = timezone.now()
+            request.save(update_fields=["status", "effective_at"])
     return {
         "project_id": project.pk,
         "reference": project.reference,

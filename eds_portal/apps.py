@@ -7,6 +7,11 @@ class EdsPortalConfig(AppConfig):
     verbose_name = _("Accounts and audit trail")
 
     def ready(self) -> None:
-        from eds_portal import panels, signals  # noqa: F401  (signals connects receivers)
+        from eds_portal import mail, panels, signals  # noqa: F401  (signals connects receivers)
+        from eds_portal.accounts import actions as accounts
+        from eds_portal.accounts import gate  # noqa: F401  (connects the charter receiver)
 
         panels.register()
+        # The kinds of e-mail the foundation sends (notifications, the audit alert).
+        mail.register()
+        accounts.register_mail()

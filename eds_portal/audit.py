@@ -19,6 +19,7 @@ from typing import Any
 from django.db import connections, transaction
 from django.utils import timezone
 
+from eds_portal.logs import current_request_id
 from eds_portal.models import AuditEvent
 
 GENESIS_HASH = "0" * 64
@@ -105,6 +106,7 @@ def compute_hash(
     ip: str | None,
     prev_hash: str,
     client_hash: str = "",
+    request_id: str = "",
 ) -> str:
     payload = {
         "seq": seq,
@@ -121,6 +123,8 @@ def compute_hash(
     # Only when set: events written before the field existed keep the hash they were given.
     if client_hash:
         payload["client_hash"] = client_hash
+    if request_id:
+        payload["request_id"] = request_id
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
@@ -138,6 +142,7 @@ def _event_hash(event: AuditEvent) -> str:
         ip=event.ip,
         prev_hash=event.prev_hash,
         client_hash=event.client_hash,
+        request_id=event.request_id,
     )
 
 
@@ -175,6 +180,7 @@ def record_event(
     if ip is None:
         ip, client_hash = _request_ip_or_hash(actor_id)
     before, after = _jsonable(before), _jsonable(after)
+    request_id = current_request_id()
 
     with transaction.atomic(using="default"):
         connection = connections["default"]
@@ -197,6 +203,7 @@ def record_event(
             ip=ip,
             prev_hash=prev_hash,
             client_hash=client_hash,
+            request_id=request_id,
         )
         return AuditEvent.objects.create(
             seq=seq,
@@ -209,6 +216,7 @@ def record_event(
             after=after,
             ip=ip,
             client_hash=client_hash,
+            request_id=request_id,
             prev_hash=prev_hash,
             hash=digest,
         )
@@ -240,9 +248,14 @@ def _events_in_order() -> Iterator[AuditEvent]:
 
 
 def verify_chain() -> ChainReport:
-    """Recompute every link; report the first event that does not follow from the one before."""
-    expected_prev = GENESIS_HASH
-    expected_seq = 1
+    """Recompute every link; report the first event that does not follow from the one before.
+
+    Once old periods are purged (``eds_portal.audit_epochs``), the chain starts after the last
+    purged period's signed checkpoint, from its last hash.
+    """
+    from eds_portal.audit_epochs import chain_start
+
+    expected_seq, expected_prev = chain_start()
     checked = 0
     for event in _events_in_order():
         if event.seq != expected_seq:

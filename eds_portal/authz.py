@@ -8,6 +8,11 @@ Views, the API, templates (``{% if perms_eds.VIEW_AUDIT_TRAIL %}``) and tasks al
   (``ObjectRule.roles_on_all``), or an object rule registered by the app that owns the model
   decides (for instance "member of the project's team"), and django-guardian per-object grants
   are honoured.
+- One exception to "a role first": an *object grant* (``register_object_grant``), a
+  django-guardian permission given to one person on one object, stands for the role on that
+  object only, under the rule's condition. External experts review one file this way
+  (projects/review/experts.py), with no role that reaches any other object. The action that
+  gives such a grant also ends it; deactivating the account ends it at once.
 
 Superusers get nothing for free: administering the site is not a reason to read patient data.
 """
@@ -40,6 +45,7 @@ class Permission(enum.StrEnum):
     SUBMIT_PROJECT = "submit_project"
     CHECK_ADMISSIBILITY = "check_admissibility"
     DECLARE_INTEREST = "declare_interest"
+    DECIDE_INTEREST_WITHDRAWAL = "decide_interest_withdrawal"
     ASSIGN_RAPPORTEURS = "assign_rapporteurs"
     REVIEW_PROJECT = "review_project"
     READ_REVIEWS = "read_reviews"
@@ -49,6 +55,7 @@ class Permission(enum.StrEnum):
     MANAGE_SESSIONS = "manage_sessions"
     OPEN_SESSION = "open_session"
     VOTE = "vote"
+    FOLLOW_VOTES = "follow_votes"
     DECIDE = "decide"
     VIEW_DECISION = "view_decision"
     VIEW_COMMISSION_DASHBOARD = "view_commission_dashboard"
@@ -65,6 +72,18 @@ class Permission(enum.StrEnum):
     START_RUN = "start_run"
     VIEW_RUNS = "view_runs"
     DOWNLOAD_DATASET = "download_dataset"
+    # Output checking (MIN-09): the team asks, two independent checkers decide, the team takes
+    # the released files.
+    REQUEST_OUTPUTS = "request_outputs"
+    CHECK_OUTPUTS = "check_outputs"
+    # The data office names output checkers (the role OUTPUT_CHECKER) and ends their naming.
+    NAME_OUTPUT_CHECKERS = "name_output_checkers"
+    DOWNLOAD_RELEASED_OUTPUT = "download_released_output"
+    # Operations: e-mails that could not be sent, the detailed health of the services.
+    MANAGE_OUTGOING_MAIL = "manage_outgoing_mail"
+    VIEW_SYSTEM_HEALTH = "view_system_health"
+    # The yearly review of who may see what (SEC-04): every account, its roles and projects.
+    REVIEW_ACCESS = "review_access"
 
 
 ALL_ROLES = frozenset(Role)
@@ -94,6 +113,9 @@ ROLE_GRANTS: dict[Permission, frozenset[Role]] = {
     Permission.SUBMIT_PROJECT: frozenset({Role.RESEARCHER}),
     Permission.CHECK_ADMISSIBILITY: frozenset({Role.SECRETARIAT}),
     Permission.DECLARE_INTEREST: COMMISSION_ROLES,
+    # A declared interest is withdrawn only when the commission's secretariat accepts it: a
+    # member cannot lift their own conflict to read a file again (GOV-10).
+    Permission.DECIDE_INTEREST_WITHDRAWAL: frozenset({Role.SECRETARIAT}),
     Permission.ASSIGN_RAPPORTEURS: frozenset({Role.SECRETARIAT}),
     # Object rules narrow these to the files a member may read (no conflict, declared).
     Permission.REVIEW_PROJECT: COMMISSION_ROLES,
@@ -104,6 +126,9 @@ ROLE_GRANTS: dict[Permission, frozenset[Role]] = {
     Permission.MANAGE_SESSIONS: frozenset({Role.SECRETARIAT, Role.CHAIR}),
     Permission.OPEN_SESSION: frozenset({Role.CHAIR}),
     Permission.VOTE: COMMISSION_ROLES,
+    # Who has not voted yet, while a vote is open: the secretariat runs the session and votes on
+    # nothing; voters (the chair among them) never learn who has voted (projects/sessions).
+    Permission.FOLLOW_VOTES: frozenset({Role.SECRETARIAT}),
     Permission.DECIDE: frozenset({Role.CHAIR}),
     # The team reads its decisions; staff who follow the file read them too.
     Permission.VIEW_DECISION: frozenset({Role.RESEARCHER, Role.SECRETARIAT, Role.DPO})
@@ -129,6 +154,20 @@ ROLE_GRANTS: dict[Permission, frozenset[Role]] = {
     Permission.VIEW_RUNS: frozenset({Role.DATA_STEWARD, Role.DPO, Role.RESEARCHER}),
     # Narrowed by the object rule to the recipients named in the approved specification.
     Permission.DOWNLOAD_DATASET: frozenset({Role.RESEARCHER}),
+    # Narrowed by object rules (access/outputs): team members ask; the data office and the
+    # output checkers it names check, never on a project of their own team nor with a conflict
+    # of interest; the team downloads what two checkers released.
+    Permission.REQUEST_OUTPUTS: frozenset({Role.RESEARCHER}),
+    Permission.CHECK_OUTPUTS: frozenset({Role.SECRETARIAT, Role.DATA_STEWARD, Role.OUTPUT_CHECKER}),
+    Permission.NAME_OUTPUT_CHECKERS: frozenset({Role.SECRETARIAT}),
+    Permission.DOWNLOAD_RELEASED_OUTPUT: frozenset({Role.RESEARCHER}),
+    # A receipt or an answer that did not reach a patient, an invitation or a notification that
+    # did not leave: the data office and the DPO see them and send them again (or by post).
+    Permission.MANAGE_OUTGOING_MAIL: frozenset({Role.SECRETARIAT, Role.DPO}),
+    # The services behind the portal (databases, Redis, worker, beat, disk): those who run
+    # provisioning and those who answer for the registers' deadlines.
+    Permission.VIEW_SYSTEM_HEALTH: frozenset({Role.SECRETARIAT, Role.DATA_STEWARD, Role.DPO}),
+    Permission.REVIEW_ACCESS: frozenset({Role.DPO}),
 }
 
 missing = set(Permission) - set(ROLE_GRANTS)
@@ -146,6 +185,10 @@ class ObjectRule:
     roles_on_all: frozenset[Role] = frozenset()
     predicate: ObjectPredicate | None = None
     guardian_codename: str | None = None
+    # A per-object grant that stands for the role on that object (see the module's docstring),
+    # and what must hold besides (None: nothing).
+    object_grant: str | None = None
+    object_grant_condition: ObjectPredicate | None = None
 
 
 @dataclass
@@ -165,9 +208,47 @@ def register_object_rule(
     guardian_codename: str | None = None,
 ) -> None:
     """Called by the app that owns ``model``, from its ``AppConfig.ready``."""
+    previous = _registry.rules.get((permission, model))
     _registry.rules[(permission, model)] = ObjectRule(
-        model, roles_on_all, predicate, guardian_codename
+        model,
+        roles_on_all,
+        predicate,
+        guardian_codename,
+        object_grant=previous.object_grant if previous else None,
+        object_grant_condition=previous.object_grant_condition if previous else None,
     )
+
+
+def register_object_grant(
+    permission: Permission,
+    model: type,
+    *,
+    codename: str,
+    condition: ObjectPredicate | None = None,
+) -> None:
+    """``codename`` (a django-guardian permission, "app_label.codename") given to a user on one
+    object of ``model`` grants ``permission`` on that object, with or without the role, when
+    ``condition(user, obj)`` holds too."""
+    rule = _registry.rules.get((permission, model))
+    if rule is None:
+        # No rule yet: the roles keep deciding on every object, as without one.
+        rule = _registry.rules[(permission, model)] = ObjectRule(
+            model, roles_on_all=ROLE_GRANTS[permission]
+        )
+    rule.object_grant = codename
+    rule.object_grant_condition = condition
+
+
+def _object_grant(user: Any, rule: ObjectRule | None, obj: Any) -> bool:
+    if rule is None or not rule.object_grant:
+        return False
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    from guardian.core import ObjectPermissionChecker
+
+    if not ObjectPermissionChecker(user).has_perm(rule.object_grant, obj):
+        return False
+    return rule.object_grant_condition is None or rule.object_grant_condition(user, obj)
 
 
 def roles_of(user: Any) -> frozenset[Role]:
@@ -188,19 +269,22 @@ def is_commission(user: Any) -> bool:
 
 def has_permission(user: Any, permission: Permission, obj: Any = None) -> bool:
     roles = roles_of(user)
-    # A role is always necessary; an object rule can only narrow it to some objects. So
-    # revoking a role (a departure, SEC-04) ends access to every object at once.
+    rule = _registry.rules.get((permission, type(obj))) if obj is not None else None
+    # A role is necessary; an object rule can only narrow it to some objects. So revoking a
+    # role (a departure, SEC-04) ends access to every object at once. The only exception is a
+    # per-object grant registered as standing for the role on its one object.
     if not roles & ROLE_GRANTS[permission]:
-        return False
+        return obj is not None and _object_grant(user, rule, obj)
     if obj is None:
         return True
-    rule = _registry.rules.get((permission, type(obj)))
     if rule is None:
         # No object rule: the object adds nothing, the role-wide grant decides.
         return True
     if roles & rule.roles_on_all:
         return True
     if rule.predicate is not None and rule.predicate(user, obj):
+        return True
+    if _object_grant(user, rule, obj):
         return True
     if rule.guardian_codename and getattr(user, "is_authenticated", False) and user.is_active:
         from guardian.core import ObjectPermissionChecker

@@ -13,7 +13,22 @@ app = Celery("eds_portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
+# Log lines and audit events of a task carry the id of the request that started it.
+from eds_portal.logs import connect_celery_signals  # noqa: E402
+
+connect_celery_signals()
+
 app.conf.beat_schedule = {
+    # Beat shows it is alive (/healthz calls it stale after EDS_HEALTH_BEAT_STALE_SECONDS).
+    "beat-heartbeat": {
+        "task": "eds_portal.tasks.beat_heartbeat_task",
+        "schedule": 60.0,
+    },
+    # Mails whose retry is due, or whose message or worker was lost, are queued again.
+    "retry-outgoing-mail": {
+        "task": "eds_portal.tasks.retry_outgoing_mail_task",
+        "schedule": 60.0,
+    },
     # Proves every night that nobody rewrote history (LOG-04); the result is itself audited.
     "verify-audit-chain": {
         "task": "eds_portal.tasks.verify_audit_chain_task",
@@ -24,6 +39,36 @@ app.conf.beat_schedule = {
     "purge-address-keys": {
         "task": "eds_portal.tasks.purge_address_keys_task",
         "schedule": crontab(hour=0, minute=15),
+    },
+    # Each closed month of the trail is sealed by a signed checkpoint, then the checkpoints are
+    # verified (LOG-04); what is past retention is purged (counts to the trail, RET-01..07;
+    # the hour is eds_portal.retention.PURGE_HOUR, shown on the DPO's page).
+    "close-audit-periods": {
+        "task": "eds_portal.tasks.close_audit_periods_task",
+        "schedule": crontab(hour=0, minute=5),
+    },
+    "verify-audit-checkpoints": {
+        "task": "eds_portal.tasks.verify_audit_checkpoints_task",
+        "schedule": crontab(hour=2, minute=45),
+    },
+    "purge-retention": {
+        "task": "eds_portal.tasks.purge_retention_task",
+        "schedule": crontab(hour=1, minute=15),
+    },
+    # The log review's rules over the last hour (LOG-03).
+    "review-logs": {
+        "task": "eds_portal.tasks.review_logs_task",
+        "schedule": crontab(minute=5),
+    },
+    # Accounts unused for EDS_ACCOUNT_INACTIVE_DAYS are disabled, after a warning e-mail.
+    "disable-inactive-accounts": {
+        "task": "eds_portal.tasks.disable_inactive_accounts_task",
+        "schedule": crontab(hour=3, minute=20),
+    },
+    # Roles past the end date of their grant are revoked (they already give nothing).
+    "expire-role-grants": {
+        "task": "eds_portal.tasks.expire_role_grants_task",
+        "schedule": crontab(hour=0, minute=30),
     },
     "clear-expired-sessions": {
         "task": "eds_portal.tasks.clear_expired_sessions_task",
@@ -43,6 +88,11 @@ app.conf.beat_schedule = {
     "send-opposition-reminders": {
         "task": "access.tasks.send_opposition_reminders_task",
         "schedule": crontab(hour=8, minute=15),
+    },
+    # Closeout (RET-03): the lead hears of the results due date before it and once after it.
+    "send-results-reminders": {
+        "task": "access.tasks.send_results_reminders_task",
+        "schedule": crontab(hour=8, minute=30),
     },
     # Feasibility counts: the warehouse's flags of warehouse-wide objectors are made equal to
     # the register (each objection and withdrawal already flags after its commit).

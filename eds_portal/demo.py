@@ -1,4 +1,5 @@
-"""Demo accounts for ``make run``: one per role (two commission members), password and TOTP key.
+"""Demo accounts for ``make run``: one per role (two commission members, two output checkers),
+password and TOTP key.
 
 Never used outside development: the command that loads them refuses in production.
 """
@@ -12,6 +13,8 @@ from eds_portal.roles import Role
 # A fixed base32 key per demo account, so that `manage.py demo_totp` can print the current code
 # and a phone can be enrolled once for all demo resets.
 DEMO_PASSWORD = "demo-Contact-2026"  # noqa: S105 (printed by make run; refused in production)
+# The line manager who "validated" the demo staff roles (SEC-04).
+DEMO_VALIDATOR = "Direction de la recherche (démo)"
 
 
 @dataclass(frozen=True)
@@ -76,5 +79,21 @@ DEMO_ACCOUNTS = [
     DemoAccount("dpo@demo.eds", "Denise DPO", "SOS Médecins France", (Role.DPO,), _key(7)),
     DemoAccount(
         "auditeur@demo.eds", "Alain Auditeur", "CNIL (inspection)", (Role.AUDITOR,), _key(8)
+    ),
+    # Two output checkers named by the data office, from organisations outside every demo team,
+    # so that a table can be checked by two independent checkers (issue 12).
+    DemoAccount(
+        "controle@demo.eds",
+        "Corinne Contrôle",
+        "Insee, service statistique",
+        (Role.OUTPUT_CHECKER,),
+        _key(10),
+    ),
+    DemoAccount(
+        "verification@demo.eds",
+        "Victor Vérification",
+        "ORS Nouvelle-Aquitaine",
+        (Role.OUTPUT_CHECKER,),
+        _key(11),
     ),
 ]

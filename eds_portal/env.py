@@ -8,12 +8,20 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal, overload
 
 from django.core.exceptions import ImproperlyConfigured
 
 SAMPLE_FILE = "config.env.sample"
 
 
+# A default, or required=True, means a string comes back.
+@overload
+def env_str(name: str, default: str, *, required: bool = False) -> str: ...
+@overload
+def env_str(name: str, default: str | None = None, *, required: Literal[True]) -> str: ...
+@overload
+def env_str(name: str, default: str | None = None, *, required: bool = False) -> str | None: ...
 def env_str(name: str, default: str | None = None, *, required: bool = False) -> str | None:
     value = os.environ.get(name)
     if value is None or value == "":

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from django.forms import BoundField
 from django.http import QueryDict
 
 
@@ -39,3 +40,12 @@ def has_unstorable_text(data: Any) -> bool:
     if isinstance(data, list | tuple):
         return any(has_unstorable_text(item) for item in data)
     return False
+
+
+def field_anchor(field: BoundField) -> str:
+    """The id of the element that takes the focus for a field, for links to it: the input, or
+    the first of a group of radios or checkboxes (Django gives a group no id of its own).
+    Empty for a hidden field."""
+    if field.is_hidden or not field.auto_id:
+        return ""
+    return field.id_for_label or f"{field.auto_id}_0"

@@ -26,6 +26,9 @@ class HomePanel:
     context: Callable[[HttpRequest], dict[str, Any]]
     # Roles for which this panel is their main work: their empty state is then not shown.
     primary_for: frozenset[Role] = frozenset()
+    # A panel of per-object grants (an external expert's file): shown to whoever this says,
+    # whatever their roles (``roles`` is then empty).
+    shown_to: Callable[[Any], bool] | None = None
 
     def render(self, request: HttpRequest) -> dict[str, Any]:
         return {
@@ -47,6 +50,10 @@ def register_panel(panel: HomePanel) -> None:
 
 def panels_for(role: Role) -> list[HomePanel]:
     return [panel for panel in _panels if role in panel.roles]
+
+
+def grant_panels_for(user: Any) -> list[HomePanel]:
+    return [panel for panel in _panels if panel.shown_to is not None and panel.shown_to(user)]
 
 
 def empty_state_for(role: Role) -> str | Promise | None:
@@ -92,5 +99,9 @@ EMPTY_STATES: dict[Role, str | Promise] = {
     ),
     Role.AUDITOR: _(
         "Nothing else to do here: the audit trail and its export are your work, in the panel above."
+    ),
+    Role.OUTPUT_CHECKER: _(
+        "No output is waiting for checkers. The tables and figures that projects ask to take out "
+        "will be listed here."
     ),
 }

@@ -8,16 +8,18 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
 
 from eds_portal.audit import reset_request_ip, set_request_address
+from eds_portal.client_address import client_ip
 
-
-def client_ip(request: HttpRequest) -> str | None:
-    """The client's address, through the same proxy settings as django-axes."""
-    from axes.helpers import get_client_ip_address
-
-    return get_client_ip_address(request) or None
+__all__ = [
+    "AuditContextMiddleware",
+    "NoStoreMiddleware",
+    "RequireTwoFactorMiddleware",
+    "client_ip",
+]
 
 
 # Set by ``PublicView`` (objection form, status page, transparency portal): their events record
@@ -49,6 +51,10 @@ class AuditContextMiddleware:
             reset_request_ip(token)
 
 
+# Set at an OpenID Connect login whose provider asserted strong authentication (acr/amr values
+# named in its settings, eds_portal/accounts/oidc.py): that login counts as two factors.
+STRONG_AUTH_SESSION_KEY = "eds_oidc_strong_auth"
+
 # Pages a staff member may reach before passing the second factor.
 _TWO_FACTOR_EXEMPT_NAMES = (
     "login",
@@ -78,6 +84,7 @@ class RequireTwoFactorMiddleware:
             user.is_authenticated
             and user.requires_two_factor
             and not user.is_verified()
+            and not request.session.get(STRONG_AUTH_SESSION_KEY)
             and not self._exempt(request.path)
         ):
             if request.path.startswith("/api/"):
@@ -89,3 +96,29 @@ class RequireTwoFactorMiddleware:
             target = "two_factor_verify" if has_device else "two_factor_setup"
             return redirect(f"{reverse(target)}?{urlencode({'next': request.get_full_path()})}")
         return self.get_response(request)
+
+
+class NoStoreMiddleware:
+    """``Cache-Control: no-store, private`` on every answer that may carry identities, audit data,
+    registers or project content (SEC-06 item 6 of issue 17): whatever a signed-in person reads,
+    every API answer, and the public pages that show a person's own request (objection form and
+    status). What a view already decided (a download's own header, the transparency portal's
+    public pages) is left as it is."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if response.has_header("Cache-Control"):
+            return response
+        user = getattr(request, "user", None)
+        if (user is not None and user.is_authenticated) or request.path_info.startswith(
+            NO_STORE_PREFIXES
+        ):
+            patch_cache_control(response, no_store=True, private=True)
+        return response
+
+
+# Public paths whose pages carry a person's own data (what they typed, their request's status).
+NO_STORE_PREFIXES = ("/api/", "/opposition/", "/accounts/", "/projects/invitations/")

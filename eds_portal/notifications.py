@@ -2,8 +2,10 @@
 
 Call ``notify`` inside the action's transaction: the rows are written with the change they
 announce, and the e-mails leave after the commit (never for a change that was rolled back).
-Subjects and bodies may be lazy translations; they are rendered in the portal's language. A
-text built with ``%`` is rendered when it is built: build it inside ``in_portal_language()``.
+Subjects and bodies are rendered in each recipient's language (``User.language``): pass lazy
+translations, or a ``Message`` (a lazy translation with its parameters, formatted when read;
+dates in it are written the reader's way). A text built with ``%`` is rendered when it is built,
+in one language for everybody: at least build it inside ``in_portal_language()``.
 Never put patient-level data in them: they leave by e-mail. Messages people write to each
 other (the commission's questions and the answers) stay in the portal; the notification says
 that there is one and links to it.
@@ -13,14 +15,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from datetime import date, datetime
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import send_mail
-from django.db import transaction
-from django.utils import timezone, translation
+from django.utils import formats, timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from eds_portal.mail import queue_mail
 from eds_portal.models import Notification
 
 logger = logging.getLogger(__name__)
@@ -38,15 +40,67 @@ def in_portal_language():
     return translation.override(settings.LANGUAGE_CODE)
 
 
+def readable(value: Any) -> Any:
+    """A parameter of a message as the reader reads it: dates in the active language's format,
+    numbers as numbers (a plural message chooses its form with them), the rest as text."""
+    if isinstance(value, datetime):
+        moment = timezone.localtime(value) if timezone.is_aware(value) else value
+        return formats.date_format(moment, "DATETIME_FORMAT")
+    if isinstance(value, date):
+        return formats.date_format(value, "DATE_FORMAT")
+    if isinstance(value, int | float):
+        return value
+    return str(value)
+
+
+class Message:
+    """A translatable text and its parameters, formatted when read (``str``): in the language
+    active then, so ``notify`` writes it in each recipient's language. The text may be a plural
+    (``ngettext_lazy`` naming its number parameter); parameters may be lazy translations, dates
+    or other messages."""
+
+    def __init__(self, template: Any, /, **params: Any) -> None:
+        self.template = template
+        self.params = params
+
+    def __str__(self) -> str:
+        if not self.params:
+            return str(self.template)
+        # ``%`` on the lazy text itself: a lazy plural picks its form from the parameters.
+        return str(self.template % {key: readable(value) for key, value in self.params.items()})
+
+
+class Paragraphs:
+    """Texts (messages, lazy translations) read one after the other; empty ones are left out."""
+
+    def __init__(self, *parts: Any) -> None:
+        self.parts = parts
+
+    def __str__(self) -> str:
+        return "\n\n".join(text for text in (readable(part) for part in self.parts) if text)
+
+
+def language_of(user: Any) -> str:
+    """The language the user reads their notifications in (the portal's when unknown)."""
+    code = getattr(user, "language", "") or ""
+    return code if code in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+
+
 def notify(recipients: Iterable[Any], *, subject: Any, body: Any, url: str = "") -> list[int]:
     """Stores one notification per active recipient (deduplicated) and e-mails it after commit.
 
-    ``url`` is a path of the portal (``reverse(...)``); the e-mail carries it as an absolute
-    link. Returns the ids of the notifications created.
+    The subject and body are rendered in each recipient's language. ``url`` is a path of the
+    portal (``reverse(...)``); the e-mail carries it as an absolute link on ``EDS_PUBLIC_URL``.
+    Returns the ids of the notifications created.
     """
-    with in_portal_language():
-        subject_text = " ".join(str(subject).split())[:300]
-        body_text = str(body)
+    texts: dict[str, tuple[str, str]] = {}
+
+    def rendered(language: str) -> tuple[str, str]:
+        if language not in texts:
+            with translation.override(language):
+                texts[language] = (" ".join(str(subject).split())[:300], str(body))
+        return texts[language]
+
     seen: set[int] = set()
     created: list[Notification] = []
     now = timezone.now()
@@ -54,6 +108,7 @@ def notify(recipients: Iterable[Any], *, subject: Any, body: Any, url: str = "")
         if user is None or user.pk in seen or not user.is_active:
             continue
         seen.add(user.pk)
+        subject_text, body_text = rendered(language_of(user))
         created.append(
             Notification(
                 recipient=user, subject=subject_text, body=body_text, url=url, created_at=now
@@ -64,27 +119,20 @@ def notify(recipients: Iterable[Any], *, subject: Any, body: Any, url: str = "")
     Notification.objects.bulk_create(created)
     ids = [n.pk for n in created if n.pk is not None]
 
-    def send() -> None:
-        link = f"\n\n{absolute(url)}" if url else ""
-        sent: list[int] = []
-        for notification in created:
-            # One message per recipient: nobody learns who else was told. A failing mail server
-            # must not undo what was committed: the row stays on the home page, not "emailed".
-            try:
-                send_mail(
-                    f"[{settings.EDS_PORTAL_NAME}] {subject_text}",
-                    body_text + link,
-                    None,
-                    [notification.recipient.email],
-                )
-            except Exception:
-                logger.exception("notification %s could not be e-mailed", notification.pk)
-            else:
-                sent.append(notification.pk)
-        if sent:
-            Notification.objects.filter(pk__in=sent).update(emailed=True)
-
-    transaction.on_commit(send)
+    link = f"\n\n{absolute(url)}" if url else ""
+    for notification in created:
+        # One message per recipient: nobody learns who else was told. It leaves after the
+        # commit through the mail queue (eds_portal.mail), which retries a failing server and
+        # marks the notification "emailed" once sent; the home page shows it meanwhile.
+        queue_mail(
+            kind="notification",
+            reference=str(notification.pk or ""),
+            to=[notification.recipient.email],
+            subject=f"[{settings.EDS_PORTAL_NAME}] {notification.subject}",
+            body=notification.body + link,
+            recipient=notification.recipient,
+            language=language_of(notification.recipient),
+        )
     return ids
 
 

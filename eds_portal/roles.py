@@ -25,6 +25,8 @@ class Role(models.TextChoices):
     """Keeps the registers, deadlines and the record of processing; reads the audit trail."""
     AUDITOR = "auditor", _("Auditor")
     """Reads the audit trail, nothing else (for instance during an inspection)."""
+    OUTPUT_CHECKER = "output_checker", _("Output checker")
+    """Named by the data office: checks the results projects ask to take out (MIN-09)."""
 
 
 ROLE_DESCRIPTIONS = {
@@ -58,6 +60,10 @@ ROLE_DESCRIPTIONS = {
         "deadlines, the record of processing and reads the audit trail."
     ),
     Role.AUDITOR: _("Reads the audit trail and exports it, for instance during an inspection."),
+    Role.OUTPUT_CHECKER: _(
+        "Named by the data office: checks, with a second checker and independently, the tables "
+        "and figures that projects ask to take out, never on a project of their own team."
+    ),
 }
 
 # Every role but the researcher's handles other people's data: two-factor login is mandatory.

@@ -13,8 +13,10 @@ Every variable is documented in ``config.env.sample``.
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import dj_database_url
@@ -83,6 +85,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every log line and audit event of the request carries its id.
+    "eds_portal.logs.RequestIdMiddleware",
+    # Sees the final answer: no-store on what carries personal or project data (issue 17).
+    "eds_portal.middleware.NoStoreMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -91,8 +97,13 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    # Paths, query strings and form bodies holding NUL or control characters: a 400 (after the
+    # user is known, so that the page has its menu).
+    "eds_portal.hostile_input.RefuseHostileInputMiddleware",
     "eds_portal.middleware.AuditContextMiddleware",
     "eds_portal.middleware.RequireTwoFactorMiddleware",
+    # After the second factor: the confidentiality charter in force before any page (SEC-05).
+    "eds_portal.accounts.gate.RequireCharterMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -135,7 +146,7 @@ def _sibling_database(url: str, suffix: str) -> str:
     return urlunsplit(parts._replace(path=f"/{name}_{suffix}"))
 
 
-def _sqlite(name: str) -> dict:
+def _sqlite(name: str) -> dict[str, Any]:
     return {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": VAR_DIR / f"{name}.sqlite3",
@@ -161,6 +172,7 @@ if TESTING and database_url and not postgres_reachable(database_url):
         )
     database_url = None
 
+DATABASES: dict[str, Any]
 if database_url:
     _conn_max_age = env_int("DATABASE_CONN_MAX_AGE", 60 if PRODUCTION else 0)
     DATABASES = {
@@ -222,6 +234,7 @@ if CELERY_TASK_TIME_LIMIT >= CELERY_VISIBILITY_TIMEOUT:
     )
 CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 300
 
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, Any]
 if CELERY_BROKER_URL:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
     QUEUE_BACKEND_LABEL = "Redis"
@@ -303,7 +316,8 @@ AXES_USERNAME_CALLABLE = "eds_portal.throttling.login_username"
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
-AXES_IPWARE_PROXY_COUNT = env_int("DJANGO_PROXY_COUNT", 0) or None
+# django-axes asks the portal's one function for the client's address (eds_portal.client_address).
+AXES_CLIENT_IP_CALLABLE = "eds_portal.client_address.client_ip"
 
 # Sessions end after inactivity: every request pushes the expiry forward.
 SESSION_IDLE_TIMEOUT_MINUTES = env_int("SESSION_IDLE_TIMEOUT_MINUTES", 30)
@@ -313,6 +327,26 @@ SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
+
+# --- Client address behind proxies ------------------------------------------------------------
+
+# Reverse proxies in front of the portal (a load balancer, nginx) that each append the address
+# they were reached from to X-Forwarded-For. 0: the portal is reached directly and the header is
+# ignored (anyone can write it). With N, the client is the N-th address from the right. Login
+# throttling, the public pages' flood counters and the audit trail all use this one address.
+EDS_PROXY_COUNT = env_int("DJANGO_PROXY_COUNT", 0)
+# Addresses or networks (CIDR) the last proxy connects from. When set, X-Forwarded-For is read
+# only on connections from them: a client reaching the web process directly cannot name itself.
+EDS_TRUSTED_PROXIES = env_list("DJANGO_TRUSTED_PROXIES", [])
+if EDS_PROXY_COUNT < 0:
+    raise ImproperlyConfigured(f"DJANGO_PROXY_COUNT={EDS_PROXY_COUNT} must be 0 or more.")
+for _proxy in EDS_TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError as _exc:
+        raise ImproperlyConfigured(
+            f"DJANGO_TRUSTED_PROXIES: {_proxy!r} is not an address or a network (e.g. 10.0.0.0/8)."
+        ) from _exc
 
 # --- Audit trail: client addresses (LOG-04) ---------------------------------------------------
 
@@ -330,6 +364,65 @@ if EDS_ADDRESS_KEY_RETENTION_DAYS <= EDS_ADDRESS_KEY_DAYS:
         "EDS_ADDRESS_KEY_RETENTION_DAYS must exceed EDS_ADDRESS_KEY_DAYS: the previous period's "
         "key is needed while a flood window straddles two periods."
     )
+
+# --- Retention (RET-01, RET-02, RET-04, RET-06, RET-07) ---------------------------------------
+
+# Every retention period, with the référentiel's default. The nightly purge
+# (eds_portal.retention) deletes what is due and records counts, never content; the DPO's page
+# (/retention/) and the public pages read these values.
+# Warehouse data: each item 20 years after its own date (RET-01).
+EDS_RETENTION_WAREHOUSE_YEARS = env_int("EDS_RETENTION_WAREHOUSE_YEARS", 20)
+# Audit trail: 1 year (RET-02); up to 3 years (1095 days) only with a documented justification.
+EDS_RETENTION_AUDIT_DAYS = env_int("EDS_RETENTION_AUDIT_DAYS", 365)
+EDS_RETENTION_AUDIT_JUSTIFICATION = env_str("EDS_RETENTION_AUDIT_JUSTIFICATION", "")
+# Feasibility counts asked (the guard compares each count with the last
+# EDS_FEASIBILITY_WINDOW_DAYS): log data, kept as the trail is.
+EDS_RETENTION_FEASIBILITY_LOG_DAYS = env_int("EDS_RETENTION_FEASIBILITY_LOG_DAYS", 365)
+# Public flood counters (hashes of addresses): only the last hour counts.
+EDS_RETENTION_PUBLIC_ATTEMPT_DAYS = env_int("EDS_RETENTION_PUBLIC_ATTEMPT_DAYS", 14)
+# Vault identities of refused or withdrawn opposition requests, after their closing.
+EDS_RETENTION_CLOSED_IDENTITY_DAYS = env_int("EDS_RETENTION_CLOSED_IDENTITY_DAYS", 365)
+# Closed opposition requests and their letters: kept to prove compliance (RET-06).
+EDS_RETENTION_CLOSED_OPPOSITION_YEARS = env_int("EDS_RETENTION_CLOSED_OPPOSITION_YEARS", 5)
+# Accounts unused for this long are deactivated and their personal data erased (RET-04).
+EDS_RETENTION_DORMANT_ACCOUNT_YEARS = env_int("EDS_RETENTION_DORMANT_ACCOUNT_YEARS", 5)
+for _name, _value in [
+    ("EDS_RETENTION_WAREHOUSE_YEARS", EDS_RETENTION_WAREHOUSE_YEARS),
+    ("EDS_RETENTION_AUDIT_DAYS", EDS_RETENTION_AUDIT_DAYS),
+    ("EDS_RETENTION_FEASIBILITY_LOG_DAYS", EDS_RETENTION_FEASIBILITY_LOG_DAYS),
+    ("EDS_RETENTION_PUBLIC_ATTEMPT_DAYS", EDS_RETENTION_PUBLIC_ATTEMPT_DAYS),
+    ("EDS_RETENTION_CLOSED_IDENTITY_DAYS", EDS_RETENTION_CLOSED_IDENTITY_DAYS),
+    ("EDS_RETENTION_CLOSED_OPPOSITION_YEARS", EDS_RETENTION_CLOSED_OPPOSITION_YEARS),
+    ("EDS_RETENTION_DORMANT_ACCOUNT_YEARS", EDS_RETENTION_DORMANT_ACCOUNT_YEARS),
+]:
+    if _value < 1:
+        raise ImproperlyConfigured(f"{_name}={_value} must be at least 1.")
+if EDS_RETENTION_AUDIT_DAYS > 1095:
+    raise ImproperlyConfigured(
+        f"EDS_RETENTION_AUDIT_DAYS={EDS_RETENTION_AUDIT_DAYS}: logs are kept 3 years at most "
+        "(RET-02)."
+    )
+if EDS_RETENTION_AUDIT_DAYS > 365 and not EDS_RETENTION_AUDIT_JUSTIFICATION.strip():
+    raise ImproperlyConfigured(
+        "EDS_RETENTION_AUDIT_DAYS above 365 needs EDS_RETENTION_AUDIT_JUSTIFICATION (RET-02)."
+    )
+
+# --- Audit trail: epochs and signed checkpoints (LOG-04) --------------------------------------
+
+# Each closed calendar month of the trail ends with a checkpoint signed with an Ed25519 key that
+# the database does not hold (a PEM file; `manage.py audit_signing_key --create PATH` writes
+# one). Without a key no checkpoint is written and the nightly verification says so. The
+# verifying key may be given alone (auditors, the verification command on another machine).
+EDS_AUDIT_SIGNING_KEY_FILE = env_str("EDS_AUDIT_SIGNING_KEY_FILE", "")
+EDS_AUDIT_VERIFY_KEY_FILE = env_str("EDS_AUDIT_VERIFY_KEY_FILE", "")
+# Checkpoints are also written here (outside the database) and mailed to the DPOs; archives of
+# purged periods (events and checkpoint) go to the archive directory.
+EDS_AUDIT_CHECKPOINT_DIR = Path(
+    env_str("EDS_AUDIT_CHECKPOINT_DIR", str(VAR_DIR / "audit-checkpoints"))
+)
+EDS_AUDIT_ARCHIVE_DIR = Path(env_str("EDS_AUDIT_ARCHIVE_DIR", str(VAR_DIR / "audit-archives")))
+# Log review (LOG-03): downloads by one person within an hour above this raise an alert.
+EDS_REVIEW_DOWNLOAD_BURST = env_int("EDS_REVIEW_DOWNLOAD_BURST", 20)
 
 # --- Security headers -------------------------------------------------------------------------
 
@@ -368,6 +461,8 @@ CONTENT_SECURITY_POLICY = {
 LANGUAGE_CODE = "fr"
 LANGUAGES = [("fr", _("French")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# One unambiguous date format per language, long and short alike (eds_portal/formats).
+FORMAT_MODULE_PATH = ["eds_portal.formats"]
 TIME_ZONE = "Europe/Paris"
 USE_I18N = True
 USE_TZ = True
@@ -409,19 +504,46 @@ EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Portail EDS <eds-portail@localhost>")
+# Seconds a connection to the mail server may hang before the attempt counts as failed.
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+# Mail leaves through a task (eds_portal/mail.py), never from the request: an attempt that
+# fails is tried again after EDS_MAIL_RETRY_SECONDS, then twice that, and so on (at most
+# EDS_MAIL_RETRY_MAX_SECONDS apart), EDS_MAIL_MAX_ATTEMPTS times in all; then, or at once when
+# the server refuses the address for good, the mail is listed for the data office and the DPO.
+EDS_MAIL_MAX_ATTEMPTS = env_int("EDS_MAIL_MAX_ATTEMPTS", 6)
+EDS_MAIL_RETRY_SECONDS = env_int("EDS_MAIL_RETRY_SECONDS", 60)
+EDS_MAIL_RETRY_MAX_SECONDS = env_int("EDS_MAIL_RETRY_MAX_SECONDS", 3600)
+for _name, _value in (
+    ("EMAIL_TIMEOUT", EMAIL_TIMEOUT),
+    ("EDS_MAIL_MAX_ATTEMPTS", EDS_MAIL_MAX_ATTEMPTS),
+    ("EDS_MAIL_RETRY_SECONDS", EDS_MAIL_RETRY_SECONDS),
+    ("EDS_MAIL_RETRY_MAX_SECONDS", EDS_MAIL_RETRY_MAX_SECONDS),
+):
+    if _value < 1:
+        raise ImproperlyConfigured(f"{_name}={_value} must be at least 1.")
+if EMAIL_TIMEOUT >= CELERY_TASK_SOFT_TIME_LIMIT:
+    raise ImproperlyConfigured("EMAIL_TIMEOUT must be shorter than the tasks' time limit.")
 
 # --- REST API ---------------------------------------------------------------------------------
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        # The session carries the second factor verified at login.
-        "rest_framework.authentication.SessionAuthentication",
+        # The session carries the second factor verified at login; a request that sends a token
+        # is authenticated by the token alone (and not refused for CSRF because it also holds
+        # a session cookie).
+        "eds_portal.api.authentication.SessionUnlessToken",
         # Researchers' scripts. A token carries no second factor, so DenyUnlessDeclared refuses
         # it for every account that must pass one (staff roles).
         "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["eds_portal.api.permissions.DenyUnlessDeclared"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PARSER_CLASSES": [
+        "eds_portal.api.parsers.StrictTextJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    # Documents the errors every operation may answer (eds_portal/api/schema.py).
+    "DEFAULT_SCHEMA_CLASS": "eds_portal.api.schema.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
@@ -443,28 +565,82 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     # Search runs in a worker built from a blob: URL, which the CSP does not allow.
     "REDOC_UI_SETTINGS": {"disableSearch": True},
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "eds_portal.api.schema.close_request_bodies",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "ProjectStatusEnum": "projects.models.ProjectStatus",
         "TeamRoleEnum": "projects.models.TeamRole",
         "SessionStatusEnum": "projects.models.SessionStatus",
         "RecommendationEnum": "projects.models.Recommendation",
+        "VoteChoiceEnum": "projects.models.VoteChoice",
+        "InterestWithdrawalStatusEnum": "projects.models.WithdrawalStatus",
+        "VariableVerdictEnum": "projects.models.VariableVerdict",
+        "OutputKindEnum": "access.models_outputs.OutputKind",
+        "OutputVerdictEnum": "access.models_outputs.ReviewVerdict",
     },
 }
 
 # --- Logging ----------------------------------------------------------------------------------
 
 LOG_LEVEL = env_str("DJANGO_LOG_LEVEL", "INFO")
+# json: one JSON object per line, for the log collector; plain: for a terminal. Both carry the
+# request id (eds_portal/logs.py).
+LOG_FORMAT = env_str("DJANGO_LOG_FORMAT", "json" if PRODUCTION else "plain")
+if LOG_FORMAT not in {"json", "plain"}:
+    raise ImproperlyConfigured(f"DJANGO_LOG_FORMAT={LOG_FORMAT!r}: use json or plain.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "eds_portal.logs.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s %(message)s"},
+        "json": {"()": "eds_portal.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         # Failed logins are audited; the axes messages would repeat them with the address.
         "axes": {"level": "WARNING"},
+        # One line per request; DJANGO_REQUEST_LOG=false leaves it to the proxy's access log.
+        "eds_portal.request": {
+            "level": "INFO" if env_bool("DJANGO_REQUEST_LOG", not TESTING) else "WARNING"
+        },
     },
 }
+
+# --- Health (/healthz) ------------------------------------------------------------------------
+
+# Whether /healthz asks for a Celery worker (a ping, answered within EDS_HEALTH_WORKER_TIMEOUT
+# seconds) and for beat's heartbeat (written every minute by a periodic task, stale after
+# EDS_HEALTH_BEAT_STALE_SECONDS). Off where tasks run eagerly (unit tests): there is no worker.
+EDS_HEALTH_CHECK_WORKER = env_bool("EDS_HEALTH_CHECK_WORKER", not TESTING)
+try:
+    EDS_HEALTH_WORKER_TIMEOUT = float(env_str("EDS_HEALTH_WORKER_TIMEOUT", "1.0"))
+except ValueError as _exc:
+    raise ImproperlyConfigured(
+        "EDS_HEALTH_WORKER_TIMEOUT is a number of seconds (e.g. 1.5)."
+    ) from _exc
+EDS_HEALTH_BEAT_STALE_SECONDS = env_int("EDS_HEALTH_BEAT_STALE_SECONDS", 300)
+# Free space the datasets' folder needs, in megabytes, for /healthz to say it is healthy (the
+# test machine's disk is not what the tests check).
+EDS_HEALTH_MIN_FREE_MB = env_int("EDS_HEALTH_MIN_FREE_MB", 1 if TESTING else 5 * 1024)
+# /healthz keeps its answer this many seconds: a load balancer (or anyone: it is public) asking
+# often does not ping the worker each time.
+EDS_HEALTH_CACHE_SECONDS = env_int("EDS_HEALTH_CACHE_SECONDS", 10)
+if EDS_HEALTH_BEAT_STALE_SECONDS < 120:
+    raise ImproperlyConfigured(
+        "EDS_HEALTH_BEAT_STALE_SECONDS must be at least 120 (the heartbeat comes every minute)."
+    )
+if not 0 < EDS_HEALTH_WORKER_TIMEOUT <= 10:
+    raise ImproperlyConfigured("EDS_HEALTH_WORKER_TIMEOUT must be between 0 and 10 seconds.")
 
 # --- Portal -----------------------------------------------------------------------------------
 
@@ -480,6 +656,16 @@ EDS_WAREHOUSE_KEY = env_str(
 )
 # Counts from 1 to this value minus one are shown as "< N" (MIN-11).
 EDS_SMALL_CELL_THRESHOLD = env_int("EDS_SMALL_CELL_THRESHOLD", 11)
+# Closing a project requires the lead's final report (access/outputs/closeout.py, TRA-11).
+EDS_CLOSEOUT_REPORT_REQUIRED = env_bool("EDS_CLOSEOUT_REPORT_REQUIRED", True)
+# Results are due this many months after the end of access (RET-03); the lead is reminded
+# EDS_RESULTS_REMINDER_DAYS before the due date and once after it (each reminder once).
+EDS_RESULTS_DUE_MONTHS = env_int("EDS_RESULTS_DUE_MONTHS", 12)
+EDS_RESULTS_REMINDER_DAYS = env_int("EDS_RESULTS_REMINDER_DAYS", 30)
+if EDS_RESULTS_DUE_MONTHS < 0 or EDS_RESULTS_REMINDER_DAYS < 1:
+    raise ImproperlyConfigured(
+        "EDS_RESULTS_DUE_MONTHS must be 0 or more and EDS_RESULTS_REMINDER_DAYS 1 or more."
+    )
 # Feasibility counts resist differencing (warehouse.disclosure, README "Feasibility counts:
 # disclosure control"): shown counts are perturbed by their cell key then rounded to this base;
 # a count is compared with every count given (to anyone) in the last WINDOW_DAYS; each user gets
@@ -495,6 +681,11 @@ for _name, _value in (
 ):
     if _value < 1:
         raise ImproperlyConfigured(f"{_name} is too small (see config.env.sample).")
+if EDS_RETENTION_FEASIBILITY_LOG_DAYS < EDS_FEASIBILITY_WINDOW_DAYS:
+    raise ImproperlyConfigured(
+        "EDS_RETENTION_FEASIBILITY_LOG_DAYS must be at least EDS_FEASIBILITY_WINDOW_DAYS: the "
+        "guard compares each count with those of the window."
+    )
 # Largest file accepted for upload (project attachments), in bytes.
 EDS_MAX_UPLOAD_BYTES = env_int("EDS_MAX_UPLOAD_MB", 20) * 1024 * 1024
 # Django writes every uploaded file to disk whatever its size; the first handler drops a file
@@ -517,6 +708,60 @@ if _public_url.scheme not in {"http", "https"} or not _public_url.netloc:
     raise ImproperlyConfigured(
         f"EDS_PUBLIC_URL={EDS_PUBLIC_URL!r} is not an absolute http(s) address "
         "(e.g. https://eds-portail.example.fr)."
+    )
+# Password reset (Django's views): the link's lifetime, and how many requests an hour one
+# client address and one account may make (counted in the audit trail; beyond, no mail).
+PASSWORD_RESET_TIMEOUT = env_int("EDS_PASSWORD_RESET_HOURS", 2) * 3600
+EDS_PASSWORD_RESET_PER_CLIENT_HOUR = env_int("EDS_PASSWORD_RESET_PER_CLIENT_HOUR", 10)
+EDS_PASSWORD_RESET_PER_ACCOUNT_HOUR = env_int("EDS_PASSWORD_RESET_PER_ACCOUNT_HOUR", 3)
+# Hours during which the link confirming a new e-mail address works.
+EDS_EMAIL_CHANGE_HOURS = env_int("EDS_EMAIL_CHANGE_HOURS", 24)
+
+
+# OpenID Connect providers (eds_portal/accounts/oidc.py; README "Single sign-on"): the names in
+# EDS_OIDC_PROVIDERS, each configured by EDS_OIDC_<NAME>_* variables. The client secret is read
+# from a file (a mounted secret), never from the environment itself.
+def _oidc_provider(name: str) -> dict:
+    prefix = f"EDS_OIDC_{name.upper()}_"
+    secret_file = env_str(prefix + "CLIENT_SECRET_FILE", required=True)
+    try:
+        secret = Path(secret_file).read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ImproperlyConfigured(
+            f"{prefix}CLIENT_SECRET_FILE={secret_file!r} cannot be read ({exc.strerror})."
+        ) from exc
+    return {
+        "label": env_str(prefix + "LABEL", name),
+        "issuer": env_str(prefix + "ISSUER", required=True).rstrip("/"),
+        "client_id": env_str(prefix + "CLIENT_ID", required=True),
+        "client_secret": secret,
+        "scopes": env_str(prefix + "SCOPES", "openid email profile"),
+        # Sent as acr_values (Pro Santé Connect and ProConnect expect one, e.g. "eidas1").
+        "acr_values": env_str(prefix + "ACR_VALUES", ""),
+        "claim_email": env_str(prefix + "CLAIM_EMAIL", "email"),
+        "claim_name": env_str(prefix + "CLAIM_NAME", "name"),
+        "claim_given_name": env_str(prefix + "CLAIM_GIVEN_NAME", "given_name"),
+        "claim_family_name": env_str(prefix + "CLAIM_FAMILY_NAME", "family_name"),
+        "claim_organisation": env_str(prefix + "CLAIM_ORGANISATION", ""),
+        "create_accounts": env_bool(prefix + "CREATE_ACCOUNTS", False),
+        "strong_acr": env_list(prefix + "STRONG_ACR", []),
+        "strong_amr": env_list(prefix + "STRONG_AMR", []),
+    }
+
+
+EDS_OIDC_PROVIDERS = {name: _oidc_provider(name) for name in env_list("EDS_OIDC_PROVIDERS", [])}
+# Accounts unused (no sign-in) for this many days are disabled every night, after a warning
+# e-mail sent this many days before (SEC-04, RET-04).
+EDS_ACCOUNT_INACTIVE_DAYS = env_int("EDS_ACCOUNT_INACTIVE_DAYS", 365)
+EDS_ACCOUNT_INACTIVE_WARNING_DAYS = env_int("EDS_ACCOUNT_INACTIVE_WARNING_DAYS", 30)
+if not 0 < EDS_ACCOUNT_INACTIVE_WARNING_DAYS < EDS_ACCOUNT_INACTIVE_DAYS:
+    raise ImproperlyConfigured(
+        "EDS_ACCOUNT_INACTIVE_WARNING_DAYS must be more than 0 and less than "
+        "EDS_ACCOUNT_INACTIVE_DAYS."
+    )
+if PASSWORD_RESET_TIMEOUT < 3600 or EDS_EMAIL_CHANGE_HOURS < 1:
+    raise ImproperlyConfigured(
+        "EDS_PASSWORD_RESET_HOURS and EDS_EMAIL_CHANGE_HOURS must be at least 1."
     )
 if EDS_INVITATION_DAYS < 1:
     raise ImproperlyConfigured(f"EDS_INVITATION_DAYS={EDS_INVITATION_DAYS} must be at least 1.")
@@ -549,6 +794,19 @@ if EDS_PROVISIONING_KEY and len(EDS_PROVISIONING_KEY) < 32:
 EDS_DATASETS_DIR = Path(env_str("EDS_DATASETS_DIR", str(VAR_DIR / "datasets")))
 # Parts a run is split into; any worker takes any part.
 EDS_PROVISIONING_PARTS = env_int("EDS_PROVISIONING_PARTS", 2)
+# A trained edsnlp de-identification model (e.g. EDS-Pseudo) added to the rules that scrub free
+# text (warehouse/deid/pipeline.py); a local directory, never downloaded. Empty: rules only.
+EDS_DEID_MODEL_PATH = (env_str("EDS_DEID_MODEL_PATH", "") or "").strip()
+if EDS_DEID_MODEL_PATH and not Path(EDS_DEID_MODEL_PATH).is_dir():
+    raise ImproperlyConfigured(
+        f"EDS_DEID_MODEL_PATH={EDS_DEID_MODEL_PATH} is not a directory: point it at a trained "
+        "edsnlp model saved on this machine, or leave it empty for the rules alone."
+    )
+# MIN-05's manual check: how many scrubbed notes, drawn at random, the data steward reads before
+# a dataset that delivers free text is published (all of them when there are fewer).
+EDS_DEID_REVIEW_SAMPLE = env_int("EDS_DEID_REVIEW_SAMPLE", 50)
+if EDS_DEID_REVIEW_SAMPLE < 1:
+    raise ImproperlyConfigured("EDS_DEID_REVIEW_SAMPLE must be at least 1.")
 # A worker writes a heartbeat this often; a part silent for EDS_PROVISIONING_STALE_SECONDS is
 # lost and the reaper hands it to another worker, up to EDS_PROVISIONING_MAX_ATTEMPTS times.
 EDS_PROVISIONING_HEARTBEAT_SECONDS = env_int("EDS_PROVISIONING_HEARTBEAT_SECONDS", 10)
@@ -556,6 +814,8 @@ EDS_PROVISIONING_STALE_SECONDS = env_int("EDS_PROVISIONING_STALE_SECONDS", 120)
 EDS_PROVISIONING_MAX_ATTEMPTS = env_int("EDS_PROVISIONING_MAX_ATTEMPTS", 3)
 # Minutes a download link stays valid (MIN-13).
 EDS_DOWNLOAD_LINK_MINUTES = env_int("EDS_DOWNLOAD_LINK_MINUTES", 15)
+# Minutes a recipient's download token (for scripts, created in a 2FA session) stays valid.
+EDS_DOWNLOAD_TOKEN_MINUTES = env_int("EDS_DOWNLOAD_TOKEN_MINUTES", 60)
 # Hours before a replaced dataset's files are destroyed (it is refused from its replacement on).
 EDS_SUPERSEDED_GRACE_HOURS = env_int("EDS_SUPERSEDED_GRACE_HOURS", 0)
 if EDS_SUPERSEDED_GRACE_HOURS < 0:
@@ -567,6 +827,7 @@ for _name, _value in (
     ("EDS_PROVISIONING_HEARTBEAT_SECONDS", EDS_PROVISIONING_HEARTBEAT_SECONDS),
     ("EDS_PROVISIONING_MAX_ATTEMPTS", EDS_PROVISIONING_MAX_ATTEMPTS),
     ("EDS_DOWNLOAD_LINK_MINUTES", EDS_DOWNLOAD_LINK_MINUTES),
+    ("EDS_DOWNLOAD_TOKEN_MINUTES", EDS_DOWNLOAD_TOKEN_MINUTES),
 ):
     if _value < 1:
         raise ImproperlyConfigured(f"{_name}={_value} must be at least 1.")
@@ -605,7 +866,11 @@ EDS_OPPOSITION_STATUS_FAILURES_PER_HOUR = env_int("EDS_OPPOSITION_STATUS_FAILURE
 EDS_OPPOSITION_REMINDER_DAYS = env_int("EDS_OPPOSITION_REMINDER_DAYS", 7)
 # Largest copy of an identity document accepted, in megabytes.
 EDS_OPPOSITION_ID_COPY_MAX_MB = env_int("EDS_OPPOSITION_ID_COPY_MAX_MB", 5)
+# OPP-11 "within a set delay": days the recipients of a delivered dataset have to delete the rows
+# of a person who objects (told to the persons on their receipt).
+EDS_OPPOSITION_DELETION_DAYS = env_int("EDS_OPPOSITION_DELETION_DAYS", 30)
 for _name, _value in (
+    ("EDS_OPPOSITION_DELETION_DAYS", EDS_OPPOSITION_DELETION_DAYS),
     ("EDS_OPPOSITION_SUBMISSIONS_PER_HOUR", EDS_OPPOSITION_SUBMISSIONS_PER_HOUR),
     ("EDS_OPPOSITION_SUBMISSIONS_CEILING", EDS_OPPOSITION_SUBMISSIONS_CEILING),
     ("EDS_OPPOSITION_STATUS_FAILURES_PER_HOUR", EDS_OPPOSITION_STATUS_FAILURES_PER_HOUR),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, cast
+
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
@@ -10,6 +12,9 @@ from django.dispatch import receiver
 
 from eds_portal.audit import record_event
 from eds_portal.middleware import client_ip
+
+if TYPE_CHECKING:
+    from django.contrib.contenttypes.models import ContentType
 
 
 @receiver(user_logged_in)
@@ -46,12 +51,11 @@ def audit_login_failed(sender, credentials, request=None, **kwargs):
 def audit_admin_change(sender, instance: LogEntry, created: bool, **kwargs):
     if not created:
         return
+    content_type = cast("ContentType | None", instance.content_type)
     record_event(
         action="admin.change",
         actor=instance.user,
-        target_type=f"{instance.content_type.app_label}.{instance.content_type.model}"
-        if instance.content_type
-        else "",
+        target_type=f"{content_type.app_label}.{content_type.model}" if content_type else "",
         target_id=instance.object_id or "",
         after={"flag": instance.action_flag, "change": instance.get_change_message()},
     )

@@ -15,13 +15,15 @@ from django.db.models import Max
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from eds_portal.audit import record_event
 from eds_portal.errors import Refused
-from eds_portal.notifications import in_portal_language, notify
+from eds_portal.notifications import Message, notify
 from eds_portal.roles import Role
 from projects import workflow
 from projects.models import (
+    AMENDABLE_STATUSES,
     Draft,
     Project,
     ProjectStatus,
@@ -68,9 +70,10 @@ def create_project(*, by: Any, title: str) -> Project:
     project = Project.objects.create(
         reference=_next_reference(), created_by=by, title=title.strip()[:TITLE_FALLBACK_LENGTH]
     )
-    Draft.objects.create(
-        project=project, updated_by=by, content={"identification": {"lay_title": project.title}}
-    )
+    # The draft holds only what the team typed: the working title is the identification
+    # section's initial public title (projects.sections.initial_values), not a saved section,
+    # so the section opens without errors until someone saves it.
+    Draft.objects.create(project=project, updated_by=by, content={})
     TeamMembership.objects.create(project=project, user=by, role=TeamRole.LEAD)
     record_event(
         action="project.created",
@@ -144,43 +147,43 @@ def _notify_secretariat_of_submission(
     """The data office hears of every submission; the team hears of it through the workflow."""
     User = get_user_model()
     secretariat = User.objects.filter(groups__name=Role.SECRETARIAT.value, is_active=True)
-    with in_portal_language():
-        subject = _("%(ref)s — version %(n)s submitted") % {
-            "ref": project.reference,
-            "n": version.number,
-        }
-        if name == "submit":
-            body = _(
-                "The project “%(title)s” submitted its version %(n)s. It awaits your "
-                "admissibility check."
-            )
-        elif name == "resubmit":
-            body = _(
-                "The project “%(title)s” submitted its revised version %(n)s, as the commission "
-                "asked: it goes back to the commission's review."
-            )
-        else:
-            body = _(
-                "The project “%(title)s” submitted an amendment (version %(n)s): it goes back "
-                "to the commission's review."
-            )
-        body = body % {"title": project.title, "n": version.number}
+    subject = Message(
+        gettext_lazy("%(ref)s — version %(n)s submitted"), ref=project.reference, n=version.number
+    )
+    if name == "submit":
+        template = gettext_lazy(
+            "The project “%(title)s” submitted its version %(n)s. It awaits your "
+            "admissibility check."
+        )
+    elif name == "resubmit":
+        template = gettext_lazy(
+            "The project “%(title)s” submitted its revised version %(n)s, as the commission "
+            "asked: it goes back to the commission's review."
+        )
+    else:
+        template = gettext_lazy(
+            "The project “%(title)s” submitted an amendment (version %(n)s): it goes back "
+            "to the commission's review."
+        )
+    body = Message(template, title=project.title, n=version.number)
     url = reverse("project_detail", args=[project.pk])
     notify(secretariat, subject=subject, body=body, url=url)
 
 
-def _submission_note(version: ProtocolVersion, by: Any) -> str:
-    with in_portal_language():
-        return _("Version %(n)s was submitted on %(when)s by %(who)s.") % {
-            "n": version.number,
-            "when": timezone.localtime(version.submitted_at).strftime("%d/%m/%Y %H:%M"),
-            "who": by.full_name,
-        }
+def _submission_note(version: ProtocolVersion, by: Any) -> Message:
+    return Message(
+        gettext_lazy("Version %(n)s was submitted on %(when)s by %(who)s."),
+        n=version.number,
+        when=version.submitted_at,
+        who=by.full_name,
+    )
 
 
 def submission_transition(project: Project) -> str:
     """Which transition a submission fires: first, revised, or amendment."""
-    if project.amendment_opened_at is not None:
+    if project.status in AMENDABLE_STATUSES | {ProjectStatus.SUSPENDED} and (
+        project.amendment_opened_at is not None or project.pending_amendment() is not None
+    ):
         return "submit_amendment"
     if project.status == ProjectStatus.CHANGES_REQUESTED:
         return "resubmit"
@@ -207,13 +210,24 @@ def submit_project(*, project: Project, by: Any) -> ProtocolVersion:
     version.attachments.set(locked.attachments.filter(removed_at__isnull=True))
     locked.draft.based_on = version
     locked.draft.save(update_fields=["based_on"])
-    workflow.fire(
-        locked,
-        name,
-        by=by,
-        details={"version": number, "content_sha256": version.content_sha256},
-        team_note=_submission_note(version, by),
-    )
+    if name == "submit_amendment":
+        # The project's status does not change: the amendment goes to the commission.
+        workflow.fire_amendment(
+            locked,
+            name,
+            by=by,
+            version=version,
+            details={"content_sha256": version.content_sha256},
+            team_note=_submission_note(version, by),
+        )
+    else:
+        workflow.fire(
+            locked,
+            name,
+            by=by,
+            details={"version": number, "content_sha256": version.content_sha256},
+            team_note=_submission_note(version, by),
+        )
     if name != "submit":
         # Reviews are per version: the rapporteurs in place review the new one.
         from projects.review.actions import reopen_assignments
@@ -236,15 +250,17 @@ def withdraw_project(*, project: Project, by: Any, reason: str) -> Project:
     )
 
 
-def _admissibility_note(check) -> str:
+def _admissibility_note(check) -> Message:
     """What the team reads in the status message: the secretariat's list when it is returned."""
-    with in_portal_language():
-        if check.decision == "accepted":
-            return str(_("The secretariat found your file complete."))
-        return _(
+    if check.decision == "accepted":
+        return Message(gettext_lazy("The secretariat found your file complete."))
+    return Message(
+        gettext_lazy(
             "The secretariat returned your file as incomplete. Missing items:\n\n%(items)s\n\n"
             "Complete the draft and submit it again."
-        ) % {"items": check.missing_items}
+        ),
+        items=check.missing_items,
+    )
 
 
 @transaction.atomic
@@ -282,10 +298,13 @@ def check_admissibility(*, project: Project, by: Any, accept: bool, missing_item
 def declare_interest(*, project: Project, by: Any, has_interest: bool, description: str = ""):
     """A commission member's declaration for one project; a new one replaces the old (GOV-10).
 
-    The trail keeps every declaration made; the description stays on the declaration.
+    The trail keeps every declaration made; the description stays on the declaration. A
+    declared interest is not undone by declaring "no interest": that is a request to the
+    secretariat (``projects/interest_actions.py``), and while one awaits its answer the
+    declaration does not change.
     """
     from projects.conflicts import REVIEW_STATUSES
-    from projects.models import ConflictDeclaration
+    from projects.models import ConflictDeclaration, InterestWithdrawal, WithdrawalStatus
 
     description = description.strip()
     if has_interest and not description:
@@ -293,6 +312,22 @@ def declare_interest(*, project: Project, by: Any, has_interest: bool, descripti
     locked = Project.objects.select_for_update().get(pk=project.pk)
     if locked.status not in REVIEW_STATUSES:
         raise workflow.TransitionRefused([_("This project is not in the commission's hands.")])
+    previous = ConflictDeclaration.objects.filter(project=locked, member=by).first()
+    if previous is not None and previous.has_interest and not has_interest:
+        raise workflow.TransitionRefused(
+            [
+                _(
+                    "You declared an interest in this project: to withdraw it, ask the "
+                    "secretariat, who accepts or refuses; until then the conflict stands."
+                )
+            ]
+        )
+    if InterestWithdrawal.objects.filter(
+        project=locked, member=by, status=WithdrawalStatus.PENDING
+    ).exists():
+        raise workflow.TransitionRefused(
+            [_("Your request to withdraw this interest already awaits the secretariat.")]
+        )
     declaration, created = ConflictDeclaration.objects.update_or_create(
         project=locked,
         member=by,

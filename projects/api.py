@@ -30,6 +30,7 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
+from eds_portal.api.schema import StrictInput
 from eds_portal.authz import Permission, get_object_for_user, has_permission
 from projects import workflow
 from projects.actions import (
@@ -42,7 +43,7 @@ from projects.actions import (
 from projects.completeness import missing_items
 from projects.models import Project, ProjectStatus, ProtocolVersion, TeamMembership, TeamRole
 from projects.permissions import EDITORS
-from projects.sections import BY_KEY, SECTIONS, bound_form
+from projects.sections import BY_KEY, SECTIONS, bound_form, strict_choice_errors
 from projects.views import visible_projects
 
 logger = logging.getLogger(__name__)
@@ -75,7 +76,7 @@ class ProjectListItemSerializer(serializers.Serializer):
     urls = ProjectLinksSerializer()
 
 
-class ProjectCreateSerializer(serializers.Serializer):
+class ProjectCreateSerializer(StrictInput):
     title = serializers.CharField(
         max_length=300, help_text="Working title; the identification section can change it."
     )
@@ -198,7 +199,7 @@ class SectionSavedSerializer(serializers.Serializer):
     )
 
 
-class WithdrawSerializer(serializers.Serializer):
+class WithdrawSerializer(StrictInput):
     reason = serializers.CharField(max_length=2000, help_text="Why the project is withdrawn.")
 
 
@@ -527,7 +528,8 @@ class SectionDetail(APIView):
             "The body is the whole section, an object of field names (see `fields` in the GET "
             "answer) to values: strings, numbers, booleans, or lists of them for the fields "
             "that take several values. It replaces what was stored. The answer says whether "
-            "the section is now valid and lists its messages."
+            "the section is now valid and lists its messages. A value outside the choices of "
+            "the data request's `delivery_shape` (`portal`, `omop`) is refused (400)."
         ),
         parameters=[PK, KEY],
         request={"application/json": OpenApiTypes.OBJECT},
@@ -554,6 +556,9 @@ class SectionDetail(APIView):
         project = _editable_project(request, pk, key)
         section = BY_KEY[key]
         raw = _raw_section(request.data, _accepted_names(section.form_class()))
+        refused = strict_choice_errors(section, raw)
+        if refused:
+            raise ValidationError(refused)
         try:
             draft = save_section(project=project, section_key=key, raw=raw, by=request.user)
         except NotEditable as exc:

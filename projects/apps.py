@@ -16,3 +16,7 @@ class ProjectsConfig(AppConfig):
         questions.register()
         sessions.register()
         dashboards.register()
+        # Team invitations are e-mails of the mail queue (eds_portal.mail).
+        from projects.team_actions import register_mail
+
+        register_mail()

@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
+from eds_portal.api.schema import StrictInput
 from eds_portal.authz import Permission
 from projects.actions import NotEditable
 from projects.api import (
@@ -56,7 +57,7 @@ class AttachmentSerializer(serializers.Serializer):
     download_url = serializers.URLField()
 
 
-class AttachmentUploadSerializer(serializers.Serializer):
+class AttachmentUploadSerializer(StrictInput):
     # The kind comes first: a file dropped for its size while it arrives takes with it the
     # fields sent after it.
     kind = _attachment_kind(help_text="Send it before the file.")

@@ -62,8 +62,11 @@ def _version_label(version: ProtocolVersion) -> str:
     return gettext("Version %(n)s (%(when)s)") % {"n": version.number, "when": when}
 
 
-def _choice(request: HttpRequest, versions: list[ProtocolVersion]) -> dict[str, str]:
-    """The GET parameters, with the defaults: the latest version and the one before it."""
+def _choice(
+    request: HttpRequest, versions: list[ProtocolVersion], bases: dict[int, int] | None = None
+) -> dict[str, str]:
+    """The GET parameters, with the defaults: the latest version and the one before it, or,
+    for an amendment's version, the version in force that it amends (``bases``)."""
     numbers = [version.number for version in versions]
     new = request.GET.get("new", "").strip() or str(numbers[-1])
     old = request.GET.get("old", "").strip()
@@ -73,7 +76,26 @@ def _choice(request: HttpRequest, versions: list[ProtocolVersion]) -> dict[str, 
         except ValueError:
             index = 0
         old = str(numbers[index - 1]) if index > 0 else ""
+        base = (bases or {}).get(numbers[index])
+        if base is not None and base != numbers[index]:
+            old = str(base)
     return {"old": old, "new": new, "all": request.GET.get("all", "")}
+
+
+def amendment_bases(project, versions: list[ProtocolVersion]) -> dict[int, int]:
+    """For each version submitted as an amendment, the number of the version in force that
+    its amendment amends (GOV-13): what the comparison shows by default."""
+    if not any(version.is_amendment for version in versions):
+        return {}  # no query for a project that never amended
+    amendments = list(project.amendments.select_related("base_version").order_by("opened_at", "pk"))
+    bases: dict[int, int] = {}
+    for version in versions:
+        if not version.is_amendment:
+            continue
+        opened = [a for a in amendments if a.opened_at <= version.submitted_at]
+        if opened:
+            bases[version.number] = opened[-1].base_version.number
+    return bases
 
 
 class VersionCompareView(ProjectView):
@@ -89,7 +111,8 @@ class VersionCompareView(ProjectView):
         context = {"project": self.project, "versions": versions}
         if len(versions) < 2:
             return TemplateResponse(request, self.template_name, {**context, "too_few": True})
-        form = CompareForm(_choice(request, versions), versions=versions)
+        bases = amendment_bases(self.project, versions)
+        form = CompareForm(_choice(request, versions, bases), versions=versions)
         if not form.is_valid():
             return TemplateResponse(
                 request, self.template_name, {**context, "form": form}, status=400
@@ -110,6 +133,7 @@ class VersionCompareView(ProjectView):
                 "comparison": comparison,
                 "blocks": _blocks(comparison, show_all=show_all),
                 "substantial": comparison.substantial_changes(),
+                "amends": bases.get(new.number) == old.number,
             },
         )
 

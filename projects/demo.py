@@ -99,6 +99,85 @@ SECTIONS = {
 }
 
 
+def _sections_with(**changes: dict) -> dict[str, dict]:
+    """SECTIONS with some sections' fields replaced (the others as they are)."""
+    sections = {key: dict(raw) for key, raw in SECTIONS.items()}
+    for key, fields in changes.items():
+        sections[key].update(fields)
+    return sections
+
+
+# The project decided in the demo's past session and published on the transparency portal: its
+# title, purpose, population, variables and cohort all speak of the same gastro-enteritis study
+# (the cohort fits the synthetic warehouse of `make run`: autumn and early winter 2025).
+GASTRO_SECTIONS = _sections_with(
+    identification={
+        "lay_title": "Gastro-entérites de l'enfant en période hivernale",
+        "acronym": "GEA-HIVER",
+        "summary": "Décrire les gastro-entérites aiguës des enfants de moins de 6 ans prises en "
+        "charge par SOS Médecins pendant l'épidémie hivernale, leur gravité (déshydratation) et "
+        "leur orientation, pour mieux conseiller les familles au téléphone.",
+    },
+    purpose={
+        "objectives": "Décrire l'incidence hebdomadaire des gastro-entérites de l'enfant, les "
+        "traitements prescrits et la part des enfants adressés aux urgences.",
+        "medical_domains": "Pédiatrie, gastro-entérologie",
+        "public_interest": "Mieux orienter les jeunes enfants pendant l'épidémie hivernale de "
+        "gastro-entérites et éviter des passages aux urgences.",
+        "expected_benefits": "Des conseils de régulation et de réhydratation pour les "
+        "associations.",
+    },
+    methodology={
+        "methodology": "Étude rétrospective descriptive de la saison automne-hiver 2025.",
+        "population": "Enfants de moins de 6 ans vus par SOS Médecins pour une gastro-entérite "
+        "entre octobre et décembre 2025, dans toutes les associations.",
+    },
+    data_request={
+        "var__person.birth_date": "on",
+        "just__person.birth_date": "Âge de l'enfant en années.",
+        "var__diagnosis.icpc2": "on",
+        "just__diagnosis.icpc2": "Repérer les gastro-entérites (D70, D73).",
+        "gen__diagnosis.icpc2": "exact",
+        "var__diagnosis.icd10": "on",
+        "just__diagnosis.icd10": "Distinguer les gastro-entérites virales (A08) des autres (A09).",
+        "gen__diagnosis.icd10": "exact",
+        "just__outcome.kind": "Décrire l'orientation (domicile, urgences).",
+        "icpc2_codes": "D70, D73",
+        "age_max": "5",
+        "period_start": "2025-10-01",
+        "period_end": "2025-12-31",
+        "expected_persons": "150",
+    },
+)
+
+# Under review in the demo: night-time chest pain, its own content too.
+THORAX_SECTIONS = _sections_with(
+    identification={
+        "lay_title": "Douleurs thoraciques régulées la nuit",
+        "acronym": "THORAX-NUIT",
+        "summary": "Décrire les appels de nuit pour douleur thoracique, la décision de "
+        "régulation et l'orientation des patients.",
+    },
+    purpose={
+        "objectives": "Mesurer la part des douleurs thoraciques de nuit adressées à l'hôpital.",
+        "medical_domains": "Cardiologie, médecine d'urgence",
+        "public_interest": "Améliorer la régulation nocturne des douleurs thoraciques.",
+        "expected_benefits": "Des critères de régulation pour les associations.",
+    },
+    methodology={
+        "methodology": "Étude rétrospective descriptive des appels de nuit.",
+        "population": "Adultes vus par SOS Médecins pour une douleur thoracique.",
+    },
+    data_request={
+        "just__person.birth_date": "Âge en années.",
+        "just__diagnosis.icpc2": "Repérer les douleurs thoraciques (A11, K01).",
+        "icpc2_codes": "A11, K01",
+        "age_max": "",
+        "age_min": "18",
+    },
+)
+
+
 def _attach_all(project: Project, by) -> None:
     for kind in (
         AttachmentKind.PROTOCOL,
@@ -180,13 +259,10 @@ def load(researcher, secretariat=None) -> list[Project]:
     return [*projects, withdrawn]
 
 
-def _complete_project(researcher, title: str, acronym: str) -> Project:
-    project = create_project(by=researcher, title=title)
-    for key, raw in SECTIONS.items():
-        raw = dict(raw)
-        if key == "identification":
-            raw.update(lay_title=title, acronym=acronym)
-        save_section(project=project, section_key=key, raw=raw, by=researcher)
+def _complete_project(researcher, sections: dict[str, dict]) -> Project:
+    project = create_project(by=researcher, title=sections["identification"]["lay_title"])
+    for key, raw in sections.items():
+        save_section(project=project, section_key=key, raw=dict(raw), by=researcher)
     _attach_all(project, researcher)
     submit_project(project=project, by=researcher)
     project.refresh_from_db()
@@ -232,9 +308,7 @@ def load_commission(*, researcher, secretariat, chair, members, patient) -> list
     rapporteur_a, rapporteur_b = members[0], members[1]
 
     # Under review: two rapporteurs, one review submitted, one question to the team.
-    in_review = _complete_project(
-        researcher, "Douleurs thoraciques régulées la nuit", "THORAX-NUIT"
-    )
+    in_review = _complete_project(researcher, THORAX_SECTIONS)
     check_admissibility(project=in_review, by=secretariat, accept=True)
     for member in (rapporteur_a, rapporteur_b):
         declare_interest(project=in_review, by=member, has_interest=False)
@@ -245,9 +319,7 @@ def load_commission(*, researcher, secretariat, chair, members, patient) -> list
     submit_review(project=in_review, by=rapporteur_a)
 
     # Decided in a past session, one variable refused.
-    decided = _complete_project(
-        researcher, "Gastro-entérites de l'enfant en période hivernale", "GEA-HIVER"
-    )
+    decided = _complete_project(researcher, GASTRO_SECTIONS)
     check_admissibility(project=decided, by=secretariat, accept=True)
     version = decided.versions.get()
     refused = next(

@@ -304,6 +304,11 @@ def _normalise(form_field: forms.Field | None, value: Any, *, section_present: b
             return None
         return "yes" if _is_true(value) else "no"
     if value is None:
+        # A choice added to a section later (the delivery format) has a default that a version
+        # saved before it meant: compare that, not "added".
+        if section_present and isinstance(form_field, forms.ChoiceField) and form_field.initial:
+            initial = form_field.initial
+            return str(getattr(initial, "value", initial))
         return None
     if isinstance(form_field, forms.MultipleChoiceField) or isinstance(value, list):
         items = value if isinstance(value, list) else [value]

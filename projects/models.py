@@ -55,12 +55,17 @@ EDITABLE_STATUSES = frozenset(
 )
 
 
-# After a favourable opinion, changes go through an amendment that the commission reviews.
-# Only before any delivery: an amendment goes back to "under review", and a project that has
-# received data must keep its delivered-data lifecycle (suspension, closure, destruction); its
-# amendments need their own status, with provisioning.
+# After a favourable opinion, changes go through an amendment that the commission reviews
+# (GOV-13). The amendment has its own status (``Amendment``): the project keeps its own, hence
+# its access, its delivered-data lifecycle (suspension, closure, destruction) and the decision
+# in force, until the commission decides on the amendment. A suspended project amends nothing.
 AMENDABLE_STATUSES = frozenset(
-    {ProjectStatus.APPROVED, ProjectStatus.FORMALITIES, ProjectStatus.PUBLISHED}
+    {
+        ProjectStatus.APPROVED,
+        ProjectStatus.FORMALITIES,
+        ProjectStatus.PUBLISHED,
+        ProjectStatus.ACTIVE,
+    }
 )
 
 
@@ -119,6 +124,9 @@ class Project(models.Model):
         verbose_name = _("project")
         verbose_name_plural = _("projects")
         ordering = ["-created_at"]
+        # Per-object grants (django-guardian), given on one project only: an external expert
+        # reads its submitted version and writes a review (projects/review/experts.py).
+        permissions = [("review_as_expert", _("Read and review this file as an external expert"))]
         constraints = [
             models.CheckConstraint(
                 condition=Q(
@@ -138,6 +146,25 @@ class Project(models.Model):
         return self.status in EDITABLE_STATUSES or (
             self.amendment_opened_at is not None and self.status in AMENDABLE_STATUSES
         )
+
+    def pending_amendment(self) -> Amendment | None:
+        """The amendment being written or in the commission's hands, if any (one at most)."""
+        return self.amendments.filter(status__in=PENDING_AMENDMENT_STATUSES).first()
+
+    @property
+    def review_status(self) -> str:
+        """The status the commission's review reads: the project's own, or, while an amendment
+        of an amendable project is under review or sent back for changes, the amendment's.
+
+        The values are shared (``under_review``, ``changes_requested``): the review, sessions
+        and decisions treat an amendment like a version of a file in review. A suspended
+        project's amendment waits: nothing is reviewed or decided around a suspension.
+        """
+        if self.status in AMENDABLE_STATUSES:
+            pending = self.pending_amendment()
+            if pending is not None and pending.status in AMENDMENT_REVIEW_STATUSES:
+                return pending.status
+        return self.status
 
 
 class Draft(models.Model):
@@ -373,6 +400,68 @@ class ConflictDeclaration(models.Model):
         return f"{self.member_id} on {self.project_id}: {self.has_interest}"
 
 
+class WithdrawalStatus(models.TextChoices):
+    PENDING = "pending", pgettext_lazy("withdrawal status", "Awaiting the secretariat")
+    """Asked by the member; the declared interest stands until the secretariat answers."""
+    ACCEPTED = "accepted", pgettext_lazy("withdrawal status", "Accepted")
+    """The secretariat accepted: the declaration now says "no interest"."""
+    REFUSED = "refused", pgettext_lazy("withdrawal status", "Refused")
+    """The secretariat refused, saying why: the declared interest stands."""
+
+
+class InterestWithdrawal(models.Model):
+    """A member's request to withdraw an interest they declared in a project (GOV-10).
+
+    A member cannot lift their own conflict to read a file again: the commission's secretariat
+    accepts or refuses the request; until it accepts, the conflict stands.
+    """
+
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="interest_withdrawals"
+    )
+    member = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # The interest as declared when the request was made (the declaration changes on acceptance).
+    interest = models.TextField(_("interest declared"))
+    reason = models.TextField(_("why the interest no longer stands"))
+    status = models.CharField(
+        _("status"),
+        max_length=10,
+        choices=WithdrawalStatus.choices,
+        default=WithdrawalStatus.PENDING,
+    )
+    requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    decided_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    answer = models.TextField(_("answer of the secretariat"), blank=True)
+
+    class Meta:
+        verbose_name = _("withdrawal of a declared interest")
+        verbose_name_plural = _("withdrawals of declared interests")
+        ordering = ["-requested_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "member"],
+                condition=Q(status="pending"),
+                name="one_pending_withdrawal",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="pending", decided_at__isnull=True, decided_by__isnull=True)
+                | (~Q(status="pending") & Q(decided_at__isnull=False, decided_by__isnull=False)),
+                name="withdrawal_answered_pair",
+            ),
+            models.CheckConstraint(condition=~Q(reason=""), name="withdrawal_is_reasoned"),
+            models.CheckConstraint(
+                condition=~Q(status="refused") | ~Q(answer=""),
+                name="withdrawal_refusal_is_reasoned",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"withdrawal by {self.member_id} on {self.project_id}: {self.status}"
+
+
 # --- The commission's review (GOV-09 to GOV-12) -------------------------------------------
 
 
@@ -415,6 +504,72 @@ class VariableVerdict(models.TextChoices):
     """Delivered, but generalised more than asked."""
     REFUSE = "refuse", _("Refuse")
     """Not delivered."""
+
+
+class ExpertGrantEnd(models.TextChoices):
+    REVIEW_SUBMITTED = "review_submitted", _("Review submitted")
+    """The expert submitted their review: their work is done."""
+    FILE_DECIDED = "file_decided", _("File decided")
+    """The commission decided the file before the expert submitted."""
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+    """Revoked by the DPO's access review (or the secretariat)."""
+
+
+class ExpertInvitation(models.Model):
+    """An external expert asked by the secretariat to review one file (GOV-10, SEC-04).
+
+    The link carries a random token (only its hash is stored) and works for the invited address
+    only; an address with no account creates one on the way (as for a team invitation).
+    Accepting gives the expert a per-object grant on this project only (django-guardian
+    ``projects.review_as_expert``): read the submitted version and write a review, once they
+    declared no interest. The grant ends when their review is submitted or the file decided.
+    """
+
+    project = models.ForeignKey(
+        Project, on_delete=models.PROTECT, related_name="expert_invitations"
+    )
+    email = models.EmailField(_("e-mail address"))
+    token_sha256 = models.CharField(max_length=64, unique=True)
+    due_date = models.DateField(_("due date"))
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    expert = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="expert_invitations",
+    )
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    end_reason = models.CharField(max_length=20, choices=ExpertGrantEnd.choices, blank=True)
+
+    class Meta:
+        verbose_name = _("external expert invitation")
+        verbose_name_plural = _("external expert invitations")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(accepted_at__isnull=True, expert__isnull=True)
+                | Q(accepted_at__isnull=False, expert__isnull=False),
+                name="expert_invitation_accepted_pair",
+            ),
+            models.CheckConstraint(
+                condition=Q(ended_at__isnull=True, end_reason="")
+                | Q(ended_at__isnull=False) & ~Q(end_reason=""),
+                name="expert_invitation_ended_pair",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"expert {self.pk} on {self.project_id}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.accepted_at is not None and self.ended_at is None
 
 
 class RapporteurAssignment(models.Model):
@@ -549,12 +704,13 @@ class Question(models.Model):
 
 
 class SessionStatus(models.TextChoices):
-    PLANNED = "planned", _("Planned")
+    # A session ("séance"): French agrees its statuses in the feminine, unlike a project's.
+    PLANNED = "planned", pgettext_lazy("session status", "Planned")
     """Date and agenda set; attendance may be recorded."""
     # "Open" alone is also a filter of lists ("open requests"): French agrees in number.
     OPEN = "open", pgettext_lazy("session status", "Open")
     """Opened by the chair: votes may be cast when the quorum is reached."""
-    CLOSED = "closed", _("Closed")
+    CLOSED = "closed", pgettext_lazy("session status", "Closed")
     """Over; its outcomes are decisions."""
 
 
@@ -605,6 +761,12 @@ class AgendaItem(models.Model):
     decided_at = models.DateTimeField(null=True, blank=True)
     # Set when the chair postpones the item to a later session (no decision in this one).
     deferred_at = models.DateTimeField(null=True, blank=True)
+    # Set when the chair closes the vote (or records the decision, which closes it): no vote
+    # after it, and the tally is shown to the commission only from then (independent votes).
+    vote_closed_at = models.DateTimeField(null=True, blank=True)
+    vote_closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         verbose_name = _("agenda item")
@@ -615,6 +777,11 @@ class AgendaItem(models.Model):
             models.CheckConstraint(
                 condition=Q(decided_at__isnull=True) | Q(deferred_at__isnull=True),
                 name="agenda_item_decided_or_deferred",
+            ),
+            models.CheckConstraint(
+                condition=Q(vote_closed_at__isnull=True, vote_closed_by__isnull=True)
+                | Q(vote_closed_at__isnull=False, vote_closed_by__isnull=False),
+                name="agenda_item_vote_closed_pair",
             ),
         ]
 
@@ -719,9 +886,18 @@ class DecisionQuerySet(models.QuerySet):
         """Decisions that no correction superseded, the one in force first.
 
         The decision in force of a project is ``project.decisions.in_force().first()``: the
-        latest one that no other supersedes (ties on the time broken by the newest row).
+        latest one that no other supersedes (ties on the time broken by the newest row). An
+        amendment that is not approved (refused, or sent back for changes) leaves the former
+        decision in force (GOV-13): its decision is on record but never in force.
         """
-        return self.filter(superseded_by__isnull=True).order_by("-decided_at", "-pk")
+        return (
+            self.filter(superseded_by__isnull=True)
+            .exclude(
+                version__is_amendment=True,
+                opinion__in=[Recommendation.CHANGES_REQUESTED, Recommendation.UNFAVOURABLE],
+            )
+            .order_by("-decided_at", "-pk")
+        )
 
 
 class Decision(models.Model):
@@ -751,6 +927,9 @@ class Decision(models.Model):
     )
     # The tally at the time of the decision, as recorded (votes stay in their table).
     tally = models.JSONField(default=dict)
+    # Why a session decided an item on which nobody voted (e.g. "procédure écrite"): required
+    # then, refused otherwise; shown in the decision and its letter.
+    no_vote_reason = models.TextField(_("why the commission decided without a vote"), blank=True)
     decided_at = models.DateTimeField(_("decided at"), default=timezone.now)
     signed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -777,6 +956,10 @@ class Decision(models.Model):
                 condition=~Q(reasons=""),
                 name="decision_is_reasoned",
             ),
+            models.CheckConstraint(
+                condition=Q(no_vote_reason="") | Q(agenda_item__isnull=False),
+                name="decision_no_vote_reason_in_session",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -797,3 +980,141 @@ class Decision(models.Model):
             Recommendation.FAVOURABLE,
             Recommendation.FAVOURABLE_WITH_RECOMMENDATIONS,
         }
+
+
+# --- Amendments after approval (GOV-13) -----------------------------------------------------
+
+
+class AmendmentStatus(models.TextChoices):
+    # A context: the words agree with "amendement" (masculine in French).
+    OPEN = "open", pgettext_lazy("amendment status", "Being written")
+    """Opened by the lead from the version in force; the team edits the draft."""
+    UNDER_REVIEW = "under_review", pgettext_lazy("amendment status", "Under review")
+    """Submitted: in the commission's hands; the decision in force still governs access."""
+    CHANGES_REQUESTED = (
+        "changes_requested",
+        pgettext_lazy("amendment status", "Changes requested"),
+    )
+    """The commission asked for a revised amendment; the team edits the draft again."""
+    APPROVED = "approved", pgettext_lazy("amendment status", "Approved")
+    """Favourable opinion: its specification is in force (a new dataset follows)."""
+    REFUSED = "refused", pgettext_lazy("amendment status", "Refused")
+    """Unfavourable opinion: the former specification stays in force."""
+    CANCELLED = "cancelled", pgettext_lazy("amendment status", "Cancelled")
+    """Given up by the lead, or ended with the project; the former specification stays."""
+
+
+# Not decided yet: at most one per project.
+PENDING_AMENDMENT_STATUSES = (
+    AmendmentStatus.OPEN,
+    AmendmentStatus.UNDER_REVIEW,
+    AmendmentStatus.CHANGES_REQUESTED,
+)
+# The statuses that the review reads as the file's (``Project.review_status``).
+AMENDMENT_REVIEW_STATUSES = frozenset(
+    {AmendmentStatus.UNDER_REVIEW, AmendmentStatus.CHANGES_REQUESTED}
+)
+# The team edits the draft.
+AMENDMENT_EDITING_STATUSES = frozenset({AmendmentStatus.OPEN, AmendmentStatus.CHANGES_REQUESTED})
+
+
+def review_stage_q(statuses, prefix: str = "") -> Q:
+    """Projects (``prefix``: the path to them) whose file, or whose amendment of an amendable
+    project, is in one of ``statuses``: the query form of ``Project.review_status``."""
+    values = [str(s) for s in statuses]
+    amendment = Amendment.objects.filter(
+        project=models.OuterRef(f"{prefix}pk"),
+        status__in=[v for v in values if v in AmendmentStatus.values],
+    )
+    return Q(**{f"{prefix}status__in": values}) | (
+        Q(**{f"{prefix}status__in": list(AMENDABLE_STATUSES)}) & Q(models.Exists(amendment))
+    )
+
+
+class Amendment(models.Model):
+    """A modification of an approved protocol (GOV-13): recipients, duration, variables, cohort.
+
+    Opened from the version in force, written in the project's draft, submitted as a new
+    version (``is_amendment``) that the commission reviews and decides like any version. The
+    project's status, its access and its decision in force do not change meanwhile; a
+    favourable decision becomes the decision in force, an unfavourable one changes nothing.
+    Only ``projects.workflow`` changes ``status``.
+    """
+
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="amendments")
+    number = models.PositiveIntegerField(_("amendment"))
+    status = models.CharField(
+        _("status"),
+        max_length=20,
+        choices=AmendmentStatus.choices,
+        default=AmendmentStatus.OPEN,
+    )
+    # What was in force when it was opened: the comparison's reference.
+    base_decision = models.ForeignKey(
+        "Decision", on_delete=models.PROTECT, related_name="+", verbose_name=_("decision amended")
+    )
+    base_version = models.ForeignKey(
+        ProtocolVersion,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("version in force"),
+    )
+    # The draft as it stood when the amendment replaced it by the version in force, and the
+    # amendment's draft when it was cancelled: what the team typed is never lost.
+    kept_draft = models.JSONField(default=dict, blank=True)
+    opened_at = models.DateTimeField(_("opened at"), default=timezone.now)
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    # The latest version submitted for it (a revision asked by the commission makes another).
+    version = models.ForeignKey(
+        ProtocolVersion,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="amendments",
+        verbose_name=_("version submitted"),
+    )
+    decision = models.ForeignKey(
+        "Decision",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="amendments",
+        verbose_name=_("decision"),
+    )
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("amendment")
+        verbose_name_plural = _("amendments")
+        ordering = ["project", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "number"], name="amendment_number_unique"),
+            models.UniqueConstraint(
+                fields=["project"],
+                condition=Q(status__in=["open", "under_review", "changes_requested"]),
+                name="one_pending_amendment_per_project",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["open", "under_review", "changes_requested"])
+                | Q(closed_at__isnull=False),
+                name="amendment_closed_at_when_closed",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=["approved", "refused"]) | Q(decision__isnull=False),
+                name="decided_amendment_has_decision",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=["under_review", "approved", "refused"])
+                | Q(version__isnull=False),
+                name="submitted_amendment_has_version",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"amendment {self.number} of {self.project_id}"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status in PENDING_AMENDMENT_STATUSES

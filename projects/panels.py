@@ -8,22 +8,12 @@ from django.utils.translation import gettext_lazy as _
 
 from eds_portal.home import HomePanel, register_panel
 from eds_portal.roles import COMMISSION_ROLES, Role
+from projects import next_steps
 from projects.models import Project, ProjectStatus, TeamRole
 
-# What the team has to do, by status (the researcher's "what is awaited from me").
-AWAITED = {
-    ProjectStatus.DRAFT: _("Complete the sections and submit."),
-    ProjectStatus.INCOMPLETE: _("Complete the items the secretariat listed and submit again."),
-    ProjectStatus.CHANGES_REQUESTED: _(
-        "Revise the protocol as the commission asked and submit the new version."
-    ),
-    ProjectStatus.SUBMITTED: _("Nothing: the secretariat is checking the file."),
-    ProjectStatus.UNDER_REVIEW: _("Nothing for now: the commission is reviewing the file."),
-    ProjectStatus.APPROVED: _("Nothing: the formalities are under way."),
-    ProjectStatus.FORMALITIES: _("Nothing: the formalities are under way."),
-    ProjectStatus.PUBLISHED: _("Nothing: the information window is running."),
-    ProjectStatus.ACTIVE: _("Report your results when available."),
-}
+# What the team has to do (the researcher's "what is awaited from me"): projects/next_steps.py,
+# which the status messages and the decision letters read too. AWAITED is its per-status part.
+AWAITED = next_steps.AWAITED
 
 
 def _my_projects(request: HttpRequest) -> dict:
@@ -39,10 +29,8 @@ def _my_projects(request: HttpRequest) -> dict:
             memberships__user=request.user, memberships__role=TeamRole.LEAD
         ).values_list("pk", flat=True)
     )
-    rows = [
-        {"project": p, "awaited": AWAITED.get(p.status, ""), "is_lead": p.pk in leads}
-        for p in projects
-    ]
+    awaited = next_steps.awaited_for_projects(projects)
+    rows = [{"project": p, "awaited": awaited[p.pk], "is_lead": p.pk in leads} for p in projects]
     return {"rows": rows}
 
 

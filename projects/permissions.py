@@ -1,7 +1,8 @@
 """Who may do what on a project, registered with the authorization facade.
 
 Team members see their project; the lead and co-investigators edit the draft while it is
-editable; only the lead submits, withdraws and manages the team. The secretariat and the DPO
+editable; only the lead submits, withdraws and manages the team. Once the project is closed,
+its team holds no right on it (``team_access_ended``). The secretariat and the DPO
 see every project; commission members see a file in review once they declared no interest
 and are not conflicted automatically (projects/conflicts.py).
 """
@@ -12,12 +13,19 @@ from typing import Any
 
 from eds_portal.authz import Permission, register_object_rule
 from eds_portal.roles import Role
-from projects.models import Project, TeamRole
+from projects.models import Project, ProjectStatus, TeamRole
 
 EDITORS = (TeamRole.LEAD, TeamRole.CO_INVESTIGATOR)
 
 
-def _role_in_project(user: Any, project: Project) -> str | None:
+def team_access_ended(project: Project) -> bool:
+    """A closed project's team keeps no right on it (RET-03): its data is destroyed, its
+    results are on the public page; membership stays as history, and for conflicts."""
+    return project.status == ProjectStatus.CLOSED
+
+
+def team_role(user: Any, project: Project) -> str | None:
+    """The user's role on the team, whatever the project's status (history, conflicts)."""
     if not getattr(user, "is_authenticated", False):
         return None
     cache = getattr(project, "_member_roles", None)
@@ -25,6 +33,13 @@ def _role_in_project(user: Any, project: Project) -> str | None:
         cache = dict(project.memberships.values_list("user_id", "role"))
         project._member_roles = cache
     return cache.get(user.pk)
+
+
+def _role_in_project(user: Any, project: Project) -> str | None:
+    """The role that grants rights: none once the project is closed."""
+    if team_access_ended(project):
+        return None
+    return team_role(user, project)
 
 
 def is_member(user: Any, project: Project) -> bool:

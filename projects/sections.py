@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django import forms
+from django.db import models
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
@@ -233,6 +234,50 @@ class RouteForm(forms.Form):
                 self.add_error(None, proposal.reasons[0])
         return cleaned
 
+    def errors_not_shown_yet(self) -> set[str]:
+        """The confirmation box appears once the answers are saved (with the proposal above it):
+        until the page has shown it (its hidden ``confirmed_route`` came back), its "required"
+        keeps the section incomplete but is not put to the user as an error."""
+        if self.data.get("confirmed_route"):
+            return set()
+        return {"route_confirmed"}
+
+
+class DeliveryShape(models.TextChoices):
+    """The shape of the delivered files (``delivery_shape`` of the request and the specification).
+
+    The same approved variables and generalisations either way: only the tables and columns
+    that carry them differ. A request or specification without it means the portal's tables.
+    """
+
+    PORTAL = "portal", _("Portal tables")
+    """One file per table of the data catalogue, with the portal's column names."""
+    OMOP = "omop", "OMOP CDM v5.4"
+    """The standard OMOP CDM v5.4 tables and fields (warehouse/export/omop.py checks them)."""
+
+
+DEFAULT_DELIVERY_SHAPE = DeliveryShape.PORTAL
+
+
+def delivery_shape_of(request: dict[str, Any] | None) -> DeliveryShape:
+    """The shape a data request (raw or structured) or an approved specification asks for.
+
+    Absent or empty (versions and decisions older than the option): the portal's tables. An
+    unknown value is not guessed at: the forms and the API refuse it before it is stored.
+    """
+    value = (request or {}).get("delivery_shape") or DEFAULT_DELIVERY_SHAPE
+    return DeliveryShape(value)
+
+
+def _generalisation_notes(variable: catalogue.Variable) -> list[tuple[str, str]]:
+    """(label, warning) of the variable's generalisations that keep the time of day."""
+    notes = []
+    for generalisation in variable.generalisations:
+        note = catalogue.reidentification_note(generalisation)
+        if note:
+            notes.append((str(generalisation.label), str(note)))
+    return notes
+
 
 class DataRequestForm(forms.Form):
     """The variables (one justification and generalisation each), the cohort and the access."""
@@ -252,9 +297,27 @@ class DataRequestForm(forms.Form):
         ),
         required=False,
     )
+    delivery_shape = forms.ChoiceField(
+        label=_("Delivery format"),
+        choices=DeliveryShape.choices,
+        initial=DEFAULT_DELIVERY_SHAPE,
+        # Not required: a request saved before the option existed asks for the portal's tables.
+        required=False,
+        widget=forms.RadioSelect,
+        help_text=_(
+            "Portal tables: one file per table of the data catalogue, with the portal's column "
+            "names. OMOP CDM v5.4: the same approved variables and generalisations, in the "
+            "standard OMOP tables and fields, for the OHDSI tools."
+        ),
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        if self.is_bound and not self.data.get("delivery_shape"):
+            # A request stored before the option: show (and keep) the portal's tables.
+            self.data = self.data.copy()
+            self.data["delivery_shape"] = DEFAULT_DELIVERY_SHAPE.value
+        self.generalisation_notes: dict[str, list[tuple[str, str]]] = {}
         for variable in catalogue.exportable_variables():
             self.fields[f"var__{variable.code}"] = forms.BooleanField(
                 label=variable.label, required=False
@@ -265,11 +328,19 @@ class DataRequestForm(forms.Form):
                 max_length=2000,
                 widget=forms.Textarea(attrs={"rows": 2}),
             )
+            notes = _generalisation_notes(variable)
+            self.generalisation_notes[variable.code] = notes
             self.fields[f"gen__{variable.code}"] = forms.ChoiceField(
                 label=_("Generalisation for “%(label)s”") % {"label": variable.label},
                 required=False,
                 choices=[(g.value, g.label) for g in variable.generalisations],
                 initial=variable.default.value,
+                # Django links the help text to the select (aria-describedby): the warnings
+                # of the options that keep the time of day are read with the choice.
+                help_text=" ".join(
+                    str(_("“%(option)s”: %(note)s") % {"option": label, "note": note})
+                    for label, note in notes
+                ),
             )
         self.criteria_form = CohortCriteriaForm(self.data or None, prefix=None)
 
@@ -324,6 +395,8 @@ class DataRequestForm(forms.Form):
             "expected_persons": self.cleaned_data["expected_persons"],
             "access_months": self.cleaned_data["access_months"],
             "free_text_justification": self.cleaned_data.get("free_text_justification", ""),
+            "delivery_shape": self.cleaned_data.get("delivery_shape")
+            or DEFAULT_DELIVERY_SHAPE.value,
         }
 
 
@@ -363,12 +436,53 @@ SECTIONS: tuple[Section, ...] = (
 BY_KEY = {section.key: section for section in SECTIONS}
 
 
-def bound_form(section: Section, content: dict) -> forms.Form:
-    """The section's form bound to what the draft holds for it (empty data: unbound)."""
+def bound_form(section: Section, content: dict, *, initial: dict | None = None) -> forms.Form:
+    """The section's form bound to what the draft holds for it (empty data: unbound, showing
+    ``initial``)."""
     raw = content.get(section.key)
     if raw is None:
-        return section.form_class()
+        return section.form_class(initial=initial)
     return section.form_class(querydict_from(raw))
+
+
+def initial_values(section: Section, project: Any) -> dict[str, Any]:
+    """What a section not saved yet shows: the working title as the public title."""
+    if section.key == "identification":
+        return {"lay_title": project.title}
+    return {}
+
+
+def shown_errors(form: forms.Form) -> bool:
+    """Validates the form and says whether it is complete; then drops, from what the page shows,
+    the errors of fields the user has not been shown yet (``errors_not_shown_yet``)."""
+    complete = form.is_valid()
+    for name in getattr(form, "errors_not_shown_yet", set)():
+        form.errors.pop(name, None)
+    return complete
+
+
+# Choices refused when a section is saved through the API, rather than stored and reported like
+# an incomplete draft: a program that sends an unknown value has a bug, not an unfinished text.
+STRICT_CHOICES: dict[str, tuple[str, ...]] = {"data_request": ("delivery_shape",)}
+
+
+def strict_choice_errors(section: Section, raw: dict[str, Any]) -> dict[str, list[str]]:
+    """Per field, the message for a value outside the field's choices (STRICT_CHOICES)."""
+    errors: dict[str, list[str]] = {}
+    form = section.form_class()
+    for name in STRICT_CHOICES.get(section.key, ()):
+        value = raw.get(name)
+        if value in (None, ""):
+            continue
+        allowed = [str(choice) for choice, _label in form.fields[name].choices]
+        if value not in allowed:
+            errors[name] = [
+                str(
+                    _("“%(value)s” is not one of the choices: %(allowed)s.")
+                    % {"value": value, "allowed": ", ".join(allowed)}
+                )
+            ]
+    return errors
 
 
 def raw_from_post(post) -> dict[str, Any]:

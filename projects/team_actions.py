@@ -18,20 +18,22 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import transaction
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from eds_portal.audit import record_event
 from eds_portal.authz import Permission, has_permission
 from eds_portal.errors import Refused
+from eds_portal.mail import queue_mail, register_kind
 from projects.models import Invitation, Project, ProjectStatus, TeamMembership, TeamRole
 
 # The roles a lead can give; there is one lead, set when the project is created.
+# The kind of e-mail an invitation is (eds_portal.mail); its link works only for that address.
+INVITATION_MAIL = "project.invitation"
 INVITABLE_ROLES = frozenset({TeamRole.CO_INVESTIGATOR, TeamRole.ANALYST})
 # Once withdrawn or closed, who was on the team is part of the record and no longer moves.
 TEAM_FROZEN_STATUSES = frozenset({ProjectStatus.WITHDRAWN, ProjectStatus.CLOSED})
@@ -140,15 +142,24 @@ def _send_invitation(invitation: Invitation, token: str) -> None:
         "link": _invitation_link(token),
         "expiry": date_format(timezone.localtime(invitation.expires_at), "DATETIME_FORMAT"),
     }
-    send_mail(subject, body, None, [invitation.email])
+    # Leaves after the commit through the mail queue (retried; listed for staff if refused).
+    queue_mail(
+        kind=INVITATION_MAIL,
+        reference=str(invitation.pk),
+        to=[invitation.email],
+        subject=subject,
+        body=body,
+        language=translation.get_language() or settings.LANGUAGE_CODE,
+    )
 
 
 @transaction.atomic
 def invite_member(*, project: Project, email: str, role: str, by: Any) -> tuple[Invitation, str]:
     """Invites an address to the team; returns the invitation and the token of its link.
 
-    The token is returned (for the caller to show or test) and e-mailed after commit; it is
-    never stored.
+    The token is returned (for the caller to show or test) and e-mailed after commit; the
+    invitation stores only its hash (the queued e-mail holds the link until it is sent, then
+    drops its text).
     """
     locked = _lock_project_for_team_change(project, by)
     role = _check_role(role)
@@ -188,12 +199,27 @@ def invite_member(*, project: Project, email: str, role: str, by: Any) -> tuple[
             "expires_at": invitation.expires_at.isoformat(),
         },
     )
-    transaction.on_commit(lambda: _send_invitation(invitation, token))
+    _send_invitation(invitation, token)
     return invitation, token
 
 
 def check_acceptable(invitation: Invitation, user: Any) -> None:
     """Raises the reason why ``user`` may not accept ``invitation`` now, if there is one."""
+    check_open(invitation)
+    if _normalised_email(user.email) != _normalised_email(invitation.email):
+        raise InvitationForAnotherAccount(
+            _(
+                "This invitation was sent to another e-mail address. Sign in with the account "
+                "of the address that received it."
+            )
+        )
+    if invitation.project.memberships.filter(user=user).exists():
+        raise TeamError(_("You are already a member of this project's team."))
+
+
+def check_open(invitation: Invitation) -> None:
+    """Raises the reason why nobody may accept ``invitation`` now (revoked, used, expired, team
+    frozen), if there is one; the page creating an account from the link asks this first."""
     if invitation.revoked_at is not None:
         raise InvitationRevoked(
             _("This invitation was revoked by the project lead. Ask them for a new one.")
@@ -207,16 +233,7 @@ def check_acceptable(invitation: Invitation, user: Any) -> None:
             _("This invitation expired on %(date)s. Ask the project lead for a new one.")
             % {"date": date_format(timezone.localtime(invitation.expires_at), "DATETIME_FORMAT")}
         )
-    if _normalised_email(user.email) != _normalised_email(invitation.email):
-        raise InvitationForAnotherAccount(
-            _(
-                "This invitation was sent to another e-mail address. Sign in with the account "
-                "of the address that received it."
-            )
-        )
     _refuse_if_frozen(invitation.project)
-    if invitation.project.memberships.filter(user=user).exists():
-        raise TeamError(_("You are already a member of this project's team."))
 
 
 @transaction.atomic
@@ -312,3 +329,10 @@ def change_member_role(*, membership: TeamMembership, role: str, by: Any) -> Tea
         after={"user": locked.user_id, "role": locked.role},
     )
     return locked
+
+
+def register_mail() -> None:
+    """What the staff's list of unsent mails calls an invitation (``ProjectsConfig.ready``)."""
+    from django.utils.translation import gettext_lazy
+
+    register_kind(INVITATION_MAIL, label=gettext_lazy("Invitation to a project team"))

@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
+from eds_portal.api.schema import StrictInput
 from eds_portal.authz import Permission, has_permission
 from projects.api import (
     NOT_FOUND,
@@ -88,14 +89,14 @@ class TeamSerializer(serializers.Serializer):
     )
 
 
-class InviteSerializer(serializers.Serializer):
+class InviteSerializer(StrictInput):
     email = serializers.EmailField(
         max_length=254, help_text="The invited person signs in with this address to accept."
     )
     role = _invitable_role()
 
 
-class MemberRoleSerializer(serializers.Serializer):
+class MemberRoleSerializer(StrictInput):
     role = _invitable_role()
 
 

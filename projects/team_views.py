@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from eds_portal.authz import Permission, has_permission
+from eds_portal.models import User
 from eds_portal.views.base import AuthenticatedView
 from projects.models import Invitation, TeamRole
 from projects.team_actions import (
@@ -220,6 +221,17 @@ class AcceptInvitationView(AuthenticatedView):
     """Any signed-in account may open a link; only the invited address may accept it."""
 
     template_name = "projects/invitation_accept.html"
+
+    def dispatch(self, request: HttpRequest, *args, **kwargs):
+        # Someone with no account yet follows the link of their invitation: they create it.
+        if not request.user.is_authenticated:
+            invitation = invitation_for_token(kwargs.get("token", ""))
+            if (
+                invitation is not None
+                and not User.objects.filter(email__iexact=invitation.email).exists()
+            ):
+                return redirect("invitation_signup", token=kwargs["token"])
+        return super().dispatch(request, *args, **kwargs)
 
     def _invitation(self, token: str) -> Invitation:
         invitation = invitation_for_token(token)

@@ -3,6 +3,8 @@ from django.urls import path
 from projects.lifecycle_views import LifecycleView
 from projects.views import (
     AdmissibilityView,
+    CancelAmendmentView,
+    DraftPreviewView,
     InterestDeclarationView,
     OpenAmendmentView,
     ProjectCreateView,
@@ -11,6 +13,7 @@ from projects.views import (
     SectionEditView,
     SubmitView,
     VersionDetailView,
+    VersionPdfView,
     WithdrawView,
 )
 
@@ -23,12 +26,35 @@ urlpatterns = [
     path("<int:pk>/withdraw/", WithdrawView.as_view(), name="project_withdraw"),
     path("<int:pk>/lifecycle/", LifecycleView.as_view(), name="project_lifecycle"),
     path("<int:pk>/amendment/", OpenAmendmentView.as_view(), name="project_amendment"),
+    path(
+        "<int:pk>/amendment/cancel/",
+        CancelAmendmentView.as_view(),
+        name="project_amendment_cancel",
+    ),
     path("<int:pk>/interests/", InterestDeclarationView.as_view(), name="project_interests"),
     path("<int:pk>/admissibility/", AdmissibilityView.as_view(), name="project_admissibility"),
     path("<int:pk>/versions/<int:number>/", VersionDetailView.as_view(), name="project_version"),
+    path(
+        "<int:pk>/versions/<int:number>/protocol.pdf",
+        VersionPdfView.as_view(),
+        name="project_version_pdf",
+    ),
+    path("<int:pk>/preview/", DraftPreviewView.as_view(), name="project_preview"),
+]
+
+# Withdrawing a declared interest (projects/interest_views.py).
+from projects.interest_views import InterestWithdrawalRequestView  # noqa: E402
+
+urlpatterns += [
+    path(
+        "<int:pk>/interests/withdrawal/",
+        InterestWithdrawalRequestView.as_view(),
+        name="project_interest_withdrawal",
+    ),
 ]
 
 # Team (projects/team_views.py).
+from projects.signup_views import InvitationSignupView  # noqa: E402
 from projects.team_views import AcceptInvitationView, TeamView  # noqa: E402
 
 urlpatterns += [
@@ -36,7 +62,18 @@ urlpatterns += [
     path(
         "invitations/<str:token>/", AcceptInvitationView.as_view(), name="project_invitation_accept"
     ),
+    # The same link for an address with no account yet (projects/signup_views.py).
+    path(
+        "invitations/<str:token>/new-account/",
+        InvitationSignupView.as_view(),
+        name="invitation_signup",
+    ),
 ]
+
+# The DPO's access review (projects/access_review_views.py).
+from projects.access_review_views import AccessReviewView  # noqa: E402
+
+urlpatterns += [path("access-review/", AccessReviewView.as_view(), name="access_review")]
 
 # Attachments (projects/attachment_views.py).
 from projects.attachment_views import AttachmentDownloadView, AttachmentListView  # noqa: E402

@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
+from eds_portal.audit import record_event
 from eds_portal.authz import (
     Permission,
     get_object_for_user,
@@ -20,6 +21,7 @@ from eds_portal.authz import (
     is_commission,
 )
 from eds_portal.forms import querydict_from
+from eds_portal.hostile_input import HOSTILE_TEXT_MESSAGE, has_hostile_text
 from eds_portal.roles import Role
 from eds_portal.views.base import PermissionView
 from projects import workflow
@@ -35,10 +37,18 @@ from projects.actions import (
 from projects.completeness import missing_items
 from projects.models import AMENDABLE_STATUSES, Project, ProtocolVersion, TeamMembership
 from projects.page_sections import render_page_sections
+from projects.reading import draft_reading, version_pdf, version_reading
 from projects.regulatory_route import propose_route
-from projects.sections import BY_KEY, SECTIONS, bound_form, raw_from_post
+from projects.sections import (
+    BY_KEY,
+    SECTIONS,
+    bound_form,
+    initial_values,
+    raw_from_post,
+    shown_errors,
+)
 from warehouse import catalogue
-from warehouse.catalogue import Generalisation
+from warehouse.catalogue_groups import GROUP_DESCRIPTIONS, grouped
 
 PENDING_KEY = "projects:pending-section"
 
@@ -198,18 +208,43 @@ class ProjectDetailView(ProjectView):
                 .first()
                 if project.status == "incomplete"
                 else None,
-                "can_open_amendment": project.status in AMENDABLE_STATUSES
-                and project.amendment_opened_at is None
-                and has_permission(request.user, Permission.SUBMIT_PROJECT, project),
+                **_amendment_context(project, request.user),
                 "commission_sections": render_page_sections(request, project),
             },
         )
+
+
+def _amendment_context(project: Project, user) -> dict:
+    """The amendment panel of the project page (GOV-13): the one in progress, what the lead may
+    do with it, and the earlier ones."""
+    if project.status not in AMENDABLE_STATUSES | {"suspended"}:
+        return {"can_open_amendment": False, "amendment": None, "past_amendments": []}
+    amendments = list(
+        project.amendments.select_related("base_version", "version", "decision").order_by("-number")
+    )
+    pending = next((a for a in amendments if a.is_pending), None)
+    lead = has_permission(user, Permission.SUBMIT_PROJECT, project)
+    return {
+        "amendment": pending,
+        "past_amendments": [a for a in amendments if not a.is_pending],
+        "can_open_amendment": lead
+        and not workflow.amendment_reasons_against(project, "open_amendment", user),
+        "can_cancel_amendment": lead
+        and pending is not None
+        and not workflow.amendment_reasons_against(
+            project, "cancel_amendment", user, amendment=pending
+        ),
+        "amendment_suspended": project.status == "suspended",
+    }
 
 
 class SectionEditView(ProjectView):
     """One section of the draft. Saving always stores what was typed, then shows the errors."""
 
     object_permission = Permission.EDIT_PROJECT
+    # Text holding a NUL byte or a control character is refused here, not by the middleware:
+    # the form comes back with what was typed, and the stored draft is left as it was.
+    keeps_hostile_text = True
 
     def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if request.method == "POST" and not request.user.is_authenticated:
@@ -254,34 +289,63 @@ class SectionEditView(ProjectView):
         if pending and pending.get("path") == request.path:
             del request.session[PENDING_KEY]
             form = self.section.form_class(querydict_from(pending["raw"]))
-            form.is_valid()
+            shown_errors(form)
             return self._render(request, form, restored=True)
-        form = bound_form(self.section, self.project.draft.content)
+        form = bound_form(
+            self.section,
+            self.project.draft.content,
+            initial=initial_values(self.section, self.project),
+        )
         if form.is_bound:
-            form.is_valid()  # to show what is still missing
+            # A section someone saved: show what it still lacks. One never saved shows no error
+            # (the user has not acted yet).
+            shown_errors(form)
         return self._render(request, form)
 
     def post(self, request: HttpRequest, pk: int, key: str) -> HttpResponse:
         self.section = BY_KEY[key]
         raw = raw_from_post(request.POST)
+        if has_hostile_text(raw):
+            return self._refuse_hostile_text(request, raw)
         try:
             save_section(project=self.project, section_key=key, raw=raw, by=request.user)
         except NotEditable:
             messages.error(request, _("This project can no longer be edited."))
             return redirect("project_detail", pk=pk)
         form = self.section.form_class(querydict_from(raw))
-        if form.is_valid():
+        if shown_errors(form):
             messages.success(request, _("Section saved and complete."))
             if request.POST.get("action") == "next":
                 following = _next_section(key)
                 if following:
                     return redirect("project_section", pk=pk, key=following)
             return redirect("project_detail", pk=pk)
-        messages.info(
-            request,
-            _("Saved as a draft. The fields marked below still need attention before submission."),
-        )
+        if form.errors:
+            messages.info(
+                request,
+                _(
+                    "Saved as a draft. The fields marked below still need attention before "
+                    "submission."
+                ),
+            )
+        else:
+            # Only the confirmation of the route is missing, and its box appears now.
+            messages.info(
+                request,
+                _("Saved. Read the proposed route below, tick the box to confirm it, then save."),
+            )
         return self._render(request, form)
+
+    def _refuse_hostile_text(self, request, raw) -> HttpResponse:
+        form = self.section.form_class(querydict_from(raw))
+        form.is_valid()
+        hostile = [name for name, value in raw.items() if has_hostile_text([name, value])]
+        for name in hostile:
+            form.add_error(name if name in form.fields else None, HOSTILE_TEXT_MESSAGE)
+        messages.error(
+            request, _("Not saved: the text holds a control character. What was saved stays.")
+        )
+        return self._render(request, form, status=400)
 
 
 def _template_for(key: str) -> str:
@@ -295,17 +359,31 @@ def _next_section(key: str) -> str | None:
 
 
 def _data_request_context(form) -> dict:
-    groups: dict[str, list] = {}
-    for variable in catalogue.exportable_variables():
-        groups.setdefault(variable.table, []).append(
-            {
-                "variable": variable,
-                "selected": form[f"var__{variable.code}"],
-                "justification": form[f"just__{variable.code}"],
-                "generalisation": form[f"gen__{variable.code}"],
-            }
+    """The picker: the variables by what they mean to a clinician (warehouse.catalogue_groups)."""
+    groups = [
+        {
+            "group": group,
+            "description": GROUP_DESCRIPTIONS.get(group, ""),
+            "rows": [
+                {
+                    "variable": variable,
+                    "selected": form[f"var__{variable.code}"],
+                    "justification": form[f"just__{variable.code}"],
+                    "generalisation": form[f"gen__{variable.code}"],
+                    "notes": form.generalisation_notes.get(variable.code, []),
+                }
+                for variable in variables
+            ],
+        }
+        for group, variables in grouped(catalogue.exportable_variables())
+    ]
+    for item in groups:
+        # Open where something was chosen or needs attention; the rest stays folded.
+        item["open"] = any(
+            row["selected"].value() or row["justification"].errors or row["generalisation"].errors
+            for row in item["rows"]
         )
-    return {"variable_groups": sorted(groups.items()), "criteria_form": form.criteria_form}
+    return {"variable_groups": groups, "criteria_form": form.criteria_form}
 
 
 class SubmitView(ProjectView):
@@ -381,62 +459,75 @@ class WithdrawView(ProjectView):
         )
 
 
+def _version(project: Project, number: int) -> ProtocolVersion:
+    return get_object_or_404(
+        ProtocolVersion.objects.select_related("submitted_by", "project"),
+        project=project,
+        number=number,
+    )
+
+
 class VersionDetailView(ProjectView):
+    """A submitted version, complete and printable: what the commission reads and decides on."""
+
     template_name = "projects/version_detail.html"
 
     def get(self, request: HttpRequest, pk: int, number: int) -> HttpResponse:
-        version = get_object_or_404(
-            ProtocolVersion.objects.select_related("submitted_by"),
-            project=self.project,
-            number=number,
-        )
-        sections = []
-        for section in SECTIONS:
-            form = bound_form(section, version.content)
-            rows = []
-            if form.is_bound:
-                form.is_valid()
-                for name, form_field in form.fields.items():
-                    value = version.content.get(section.key, {}).get(name)
-                    if section.key == "data_request" and name.startswith(
-                        ("var__", "just__", "gen__")
-                    ):
-                        continue
-                    rows.append({"label": form_field.label, "value": _display(form_field, value)})
-            sections.append({"section": section, "rows": rows})
-        request_spec = None
-        data_form = bound_form(BY_KEY["data_request"], version.content)
-        if data_form.is_bound and data_form.is_valid():
-            request_spec = data_form.specification()
-            for item in request_spec["variables"]:
-                item["label"] = catalogue.BY_CODE[item["code"]].label
-                item["generalisation_label"] = Generalisation(item["generalisation"]).label
+        version = _version(self.project, number)
         return TemplateResponse(
             request,
             self.template_name,
             {
                 "project": self.project,
                 "version": version,
-                "sections": sections,
-                "request_spec": request_spec,
-                "attachments": version.attachments.all(),
+                "reading": version_reading(version),
+                "for_pdf": False,
             },
         )
 
 
-def _display(form_field, value):
-    if value in (None, ""):
-        return ""
-    choices = dict(getattr(form_field, "choices", []) or [])
-    if isinstance(value, list):
-        return ", ".join(str(choices.get(item, item)) for item in value)
-    if isinstance(form_field, forms.BooleanField):
-        return _("Yes") if str(value).lower() in {"on", "true", "1", "yes"} else _("No")
-    return choices.get(value, value)
+class VersionPdfView(ProjectView):
+    """The same version as a tagged PDF; every download is written in the trail."""
+
+    def get(self, request: HttpRequest, pk: int, number: int) -> HttpResponse:
+        version = _version(self.project, number)
+        pdf = version_pdf(version)
+        record_event(
+            action="protocol.version_pdf_downloaded",
+            actor=request.user,
+            target=self.project,
+            after={"version": version.number, "content_sha256": version.content_sha256},
+        )
+        response = HttpResponse(pdf, content_type="application/pdf")
+        filename = f"{self.project.reference}-v{version.number}.pdf"
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
+
+
+class DraftPreviewView(ProjectView):
+    """The draft as the commission will read it, for those who write it, before submitting."""
+
+    object_permission = Permission.EDIT_PROJECT
+    template_name = "projects/reading/preview.html"
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        project = self.project
+        return TemplateResponse(
+            request,
+            self.template_name,
+            {
+                "project": project,
+                "reading": draft_reading(project),
+                "missing": missing_items(project),
+                "can_submit": has_permission(request.user, Permission.SUBMIT_PROJECT, project),
+                "for_pdf": False,
+            },
+        )
 
 
 class OpenAmendmentView(ProjectView):
-    """After approval, the lead opens an amendment: the draft becomes editable again (GOV-13)."""
+    """After approval, the lead opens an amendment: the draft starts again from the version in
+    force and becomes editable; access continues under the decision in force (GOV-13)."""
 
     object_permission = Permission.SUBMIT_PROJECT
 
@@ -453,6 +544,25 @@ class OpenAmendmentView(ProjectView):
                     "Amendment opened: edit the sections, then submit the "
                     "amendment to the commission."
                 ),
+            )
+        return redirect("project_detail", pk=pk)
+
+
+class CancelAmendmentView(ProjectView):
+    """The lead gives up the amendment being written; the draft goes back to the version in
+    force (what it held is kept with the amendment)."""
+
+    object_permission = Permission.SUBMIT_PROJECT
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        try:
+            workflow.cancel_amendment(self.project, by=request.user)
+        except workflow.TransitionRefused as refused:
+            for reason in refused.reasons:
+                messages.error(request, reason)
+        else:
+            messages.success(
+                request, _("Amendment cancelled: the approved protocol in force is unchanged.")
             )
         return redirect("project_detail", pk=pk)
 
@@ -554,7 +664,9 @@ class InterestDeclarationView(PermissionView):
     """Before reading a file, a commission member declares their interests (GOV-10).
 
     The page shows only what a member needs to judge a conflict: the reference, the public
-    title and the organisations of the team, never the file itself.
+    title and every party of the protocol (controller, processors, funders, platform, the
+    team's organisations: ``conflicts.parties``), never the file itself. A member who declared
+    an interest asks the secretariat to withdraw it here (``projects/interest_views.py``).
     """
 
     permission = Permission.DECLARE_INTEREST
@@ -563,23 +675,35 @@ class InterestDeclarationView(PermissionView):
     def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         from projects.conflicts import REVIEW_STATUSES
 
-        if request.user.is_authenticated and has_permission(request.user, self.permission):
+        if request.user.is_authenticated:
             project = Project.objects.filter(pk=kwargs["pk"], status__in=REVIEW_STATUSES).first()
-            if project is None:
-                raise Http404
-            self.project = project
+            if project is not None and not has_permission(request.user, self.permission):
+                # An external expert declares through their grant on this one file.
+                if has_permission(request.user, self.permission, project):
+                    self.project = project
+                    return super(PermissionView, self).dispatch(request, *args, **kwargs)
+            elif has_permission(request.user, self.permission):
+                if project is None:
+                    raise Http404
+                self.project = project
         return super().dispatch(request, *args, **kwargs)
 
-    def _render(self, request, form, status=200):
-        from projects.conflicts import automatic_conflict, declaration_of
+    def _render(self, request, form, status=200, withdrawal_form=None):
+        from projects.conflicts import automatic_conflict, declaration_of, parties
+        from projects.interest_views import WithdrawalRequestForm
+        from projects.models import InterestWithdrawal, WithdrawalStatus
 
         project = self.project
-        organisations = sorted(
-            {
-                m.user.organisation
-                for m in project.memberships.select_related("user")
-                if m.user.organisation
-            }
+        declaration = declaration_of(request.user, project)
+        latest = (
+            InterestWithdrawal.objects.filter(project=project, member=request.user)
+            .order_by("-requested_at", "-pk")
+            .first()
+        )
+        can_ask = (
+            declaration is not None
+            and declaration.has_interest
+            and (latest is None or latest.status != WithdrawalStatus.PENDING)
         )
         return TemplateResponse(
             request,
@@ -587,9 +711,13 @@ class InterestDeclarationView(PermissionView):
             {
                 "project": project,
                 "form": form,
-                "organisations": organisations,
+                "parties": parties(project),
                 "automatic": automatic_conflict(request.user, project),
-                "declaration": declaration_of(request.user, project),
+                "declaration": declaration,
+                "withdrawal": latest,
+                "withdrawal_form": (withdrawal_form or WithdrawalRequestForm())
+                if can_ask
+                else None,
             },
             status=status,
         )
@@ -627,5 +755,10 @@ class InterestDeclarationView(PermissionView):
                     )
                     return redirect("home")
                 messages.success(request, _("Declaration recorded: you may now read the file."))
+                from projects.review.experts import is_expert_on
+
+                if is_expert_on(request.user, self.project):
+                    # An external expert is here for one thing: their review.
+                    return redirect("review_mine", pk=pk)
                 return redirect("project_detail", pk=pk)
         return self._render(request, form, status=400)

@@ -20,6 +20,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 
 from eds_portal.audit import record_event
 from eds_portal.authz import has_role
@@ -27,6 +28,10 @@ from eds_portal.errors import Refused
 from eds_portal.roles import Role
 from projects.models import (
     AMENDABLE_STATUSES,
+    AMENDMENT_EDITING_STATUSES,
+    PENDING_AMENDMENT_STATUSES,
+    Amendment,
+    AmendmentStatus,
     Project,
     ProjectStatus,
     TeamMembership,
@@ -71,20 +76,13 @@ def _complete(project: Project) -> list[str]:
     missing = missing_items(project)
     if missing:
         return [
-            _("The protocol is not complete: %(count)s item(s) missing.") % {"count": len(missing)}
+            ngettext_lazy(
+                "The protocol is not complete: %(count)s item missing.",
+                "The protocol is not complete: %(count)s items missing.",
+                "count",
+            )
+            % {"count": len(missing)}
         ]
-    return []
-
-
-def _amendment_open(project: Project) -> list[str]:
-    if project.amendment_opened_at is None:
-        return [_("Open an amendment first.")]
-    return _complete(project)
-
-
-def _no_amendment_open(project: Project) -> list[str]:
-    if project.amendment_opened_at is not None:
-        return [_("An amendment is already being written.")]
     return []
 
 
@@ -167,16 +165,6 @@ TRANSITIONS: dict[str, Transition] = {
         is_lead,
         _complete,
         _("Submit the revised version"),
-    ),
-    # A modification after approval reopens review (GOV-13); the previous approval stays in
-    # force for what was already delivered until the commission decides again.
-    "submit_amendment": Transition(
-        "submit_amendment",
-        AMENDABLE_STATUSES,
-        S.UNDER_REVIEW,
-        is_lead,
-        _amendment_open,
-        _("Submit the amendment"),
     ),
     "withdraw": Transition("withdraw", BEFORE_DELIVERY, S.WITHDRAWN, is_lead, label=_("Withdraw")),
     "accept_for_review": Transition(
@@ -306,6 +294,8 @@ def lifecycle_available(project: Project, user: Any) -> list[Transition]:
 
 
 def reasons_against(project: Project, name: str, user: Any) -> list[str]:
+    if name in AMENDMENT_TRANSITIONS:
+        return amendment_reasons_against(project, name, user)
     transition = TRANSITIONS[name]
     reasons: list[str] = []
     if project.status not in transition.sources:
@@ -322,30 +312,6 @@ def reasons_against(project: Project, name: str, user: Any) -> list[str]:
     return reasons
 
 
-def open_amendment(project: Project, *, by: Any) -> Project:
-    """Makes the draft of an approved project editable again; the status does not change."""
-    with transaction.atomic():
-        locked = Project.objects.select_for_update().get(pk=project.pk)
-        reasons = []
-        if locked.status not in AMENDABLE_STATUSES:
-            reasons.append(_("Only an approved project can be amended."))
-        if not is_lead(by, locked):
-            reasons.append(_("Your role on this project does not allow it."))
-        reasons.extend(_no_amendment_open(locked))
-        if reasons:
-            raise TransitionRefused(reasons)
-        locked.amendment_opened_at = timezone.now()
-        locked.save(update_fields=["amendment_opened_at", "updated_at"])
-        record_event(
-            action="project.amendment_opened",
-            actor=by,
-            target=locked,
-            after={"status": locked.status},
-        )
-    project.refresh_from_db()
-    return project
-
-
 def fire(
     project: Project,
     name: str,
@@ -353,13 +319,14 @@ def fire(
     by: Any,
     details: dict | None = None,
     reason: str = "",
-    team_note: str = "",
+    team_note: Any = "",
 ) -> Project:
     """Applies a transition, or raises ``TransitionRefused`` with every reason.
 
     The team is notified of the new status in the same transaction (e-mails after commit);
     ``team_note`` adds what only the caller knows (the version, the missing items...) to that
-    one message, so that a team member gets one message per event.
+    one message, so that a team member gets one message per event. A ``Message`` is written in
+    each member's language.
     """
     transition = TRANSITIONS[name]
     with transaction.atomic():
@@ -372,9 +339,11 @@ def fire(
         before = locked.status
         locked.status = transition.target
         update = ["status", "updated_at"]
-        if name == "submit_amendment":
-            locked.amendment_opened_at = None
-            update.append("amendment_opened_at")
+        keeps_amendments = AMENDABLE_STATUSES | {S.SUSPENDED}
+        if before in keeps_amendments and transition.target not in keeps_amendments:
+            # A project that stops (closed, withdrawn) or goes back to the commission takes no
+            # amendment with it; a suspended one keeps it, frozen, for its resumption.
+            update += _end_pending_amendment(locked)
         if transition.target == S.WITHDRAWN:
             locked.withdrawn_at = timezone.now()
             # The reason stays on the project, not in the append-only trail: it is free text
@@ -394,10 +363,10 @@ def fire(
             },
         )
         if name in REASON_REQUIRED:
-            team_note = "\n\n".join(
-                str(line)
-                for line in [_("Reason: %(reason)s") % {"reason": reason.strip()}, team_note]
-                if line
+            from eds_portal.notifications import Message, Paragraphs
+
+            team_note = Paragraphs(
+                Message(_("Reason: %(reason)s"), reason=reason.strip()), team_note
             )
         _notify_team(locked, note=team_note)
         for hook in _after_commit.get(name, []):
@@ -406,29 +375,400 @@ def fire(
     return project
 
 
-def _notify_team(project: Project, *, note: str = "") -> None:
+def _notify_team(project: Project, *, note: Any = "") -> None:
     """Every state change reaches the team on their home page and by e-mail."""
     from django.urls import reverse
 
-    from eds_portal.notifications import in_portal_language, notify
-    from projects.panels import AWAITED
+    from eds_portal.notifications import Message, Paragraphs, notify
+    from projects.next_steps import awaited as awaited_from_team
 
     status = ProjectStatus(project.status)
-    with in_portal_language():
-        subject = _("%(ref)s — %(status)s") % {"ref": project.reference, "status": status.label}
-        lines = [
-            _("The project “%(title)s” (%(ref)s) is now “%(status)s”.")
-            % {"title": project.title, "ref": project.reference, "status": status.label}
-        ]
-        awaited = AWAITED.get(status)
-        lines.append(
-            _("Awaited from you: %(awaited)s") % {"awaited": awaited}
-            if awaited
-            else _("Nothing is awaited from you.")
+    # Messages, not texts: each member reads them in their own language.
+    subject = Message(_("%(ref)s — %(status)s"), ref=project.reference, status=status.label)
+    # After a decision, the same sentence as its letter (the opinion says what comes next).
+    awaited = awaited_from_team(project)
+    body = Paragraphs(
+        Message(
+            _("The project “%(title)s” (%(ref)s) is now “%(status)s”."),
+            title=project.title,
+            ref=project.reference,
+            status=status.label,
+        ),
+        Message(_("Awaited from you: %(awaited)s"), awaited=awaited)
+        if awaited
+        else _("Nothing is awaited from you."),
+        note,
+    )
+    members = [
+        membership.user
+        for membership in project.memberships.select_related("user").filter(user__is_active=True)
+    ]
+    # A closed project's team holds no right on it (projects.permissions): no link to its page.
+    url = "" if project.status == S.CLOSED else reverse("project_detail", args=[project.pk])
+    notify(members, subject=subject, body=body, url=url)
+
+
+# --- Amendments after approval (GOV-13) -------------------------------------------------------
+# An amendment has its own small machine: opening, submitting, cancelling it, and the
+# commission's decision on it change ``Amendment.status``, never ``Project.status``. The project
+# keeps its access and its delivered-data lifecycle meanwhile: no transition here suspends,
+# closes or reopens anything, and a suspended project neither opens, submits nor has decided an
+# amendment (it may only give it up).
+
+A = AmendmentStatus
+
+
+def _favourable_in_force(project: Project) -> list[str]:
+    reasons = _favourable_decision(project)
+    return [_("Only an approved project can be amended.")] if reasons else []
+
+
+@dataclass(frozen=True)
+class AmendmentTransition:
+    name: str
+    # ``None``: no amendment pending.
+    sources: frozenset[AmendmentStatus | None]
+    target: AmendmentStatus
+    allowed: Callable[[Any, Project], bool]
+    guard: Callable[[Project], list[str]] = _no_guard
+    label: str = ""
+    # The project statuses it may happen in.
+    project_statuses: frozenset[ProjectStatus] = AMENDABLE_STATUSES
+
+
+# A decision on an amendment: from "under review", or a correcting decision on an approved one.
+AMENDMENT_DECIDABLE = frozenset({A.UNDER_REVIEW, A.APPROVED})
+
+AMENDMENT_TRANSITIONS: dict[str, AmendmentTransition] = {
+    "open_amendment": AmendmentTransition(
+        "open_amendment",
+        frozenset({None}),
+        A.OPEN,
+        is_lead,
+        _favourable_in_force,
+        _("Open an amendment"),
+    ),
+    "submit_amendment": AmendmentTransition(
+        "submit_amendment",
+        frozenset({A.OPEN, A.CHANGES_REQUESTED}),
+        A.UNDER_REVIEW,
+        is_lead,
+        _complete,
+        _("Submit the amendment"),
+    ),
+    # The lead gives it up; also possible while suspended (it restores nothing).
+    "cancel_amendment": AmendmentTransition(
+        "cancel_amendment",
+        frozenset({A.OPEN, A.CHANGES_REQUESTED}),
+        A.CANCELLED,
+        is_lead,
+        label=_("Cancel the amendment"),
+        project_statuses=AMENDABLE_STATUSES | {S.SUSPENDED},
+    ),
+    # The commission's decisions (projects/sessions/decisions.py fires them with the decision).
+    "approve_amendment": AmendmentTransition(
+        "approve_amendment",
+        AMENDMENT_DECIDABLE,
+        A.APPROVED,
+        is_chair,
+        label=_("Approve the amendment"),
+    ),
+    "request_amendment_changes": AmendmentTransition(
+        "request_amendment_changes",
+        AMENDMENT_DECIDABLE,
+        A.CHANGES_REQUESTED,
+        is_chair,
+        label=_("Request changes to the amendment"),
+    ),
+    "refuse_amendment": AmendmentTransition(
+        "refuse_amendment",
+        AMENDMENT_DECIDABLE,
+        A.REFUSED,
+        is_chair,
+        label=_("Refuse the amendment"),
+    ),
+}
+AMENDMENT_DECISION_TRANSITIONS = frozenset(
+    {"approve_amendment", "request_amendment_changes", "refuse_amendment"}
+)
+# The audit actions kept from the first amendments (the trail's vocabulary does not change).
+_AMENDMENT_AUDIT_ACTION = {"open_amendment": "project.amendment_opened"}
+
+
+def amendment_reasons_against(
+    project: Project, name: str, user: Any, *, amendment: Amendment | None = None
+) -> list[str]:
+    """Every reason the amendment transition cannot happen now (the project's row as given)."""
+    transition = AMENDMENT_TRANSITIONS[name]
+    amendment = amendment or project.pending_amendment()
+    current = amendment.status if amendment is not None else None
+    reasons: list[str] = []
+    if project.status == S.SUSPENDED and S.SUSPENDED not in transition.project_statuses:
+        reasons.append(_("The project is suspended: no amendment until it is resumed."))
+    elif project.status not in transition.project_statuses:
+        reasons.append(
+            _("Only an approved project can be amended.")
+            if name == "open_amendment"
+            else _("Not possible while the project is “%(status)s”.")
+            % {"status": ProjectStatus(project.status).label}
         )
-        if note:
-            lines.append(str(note))
-        body = "\n\n".join(str(line) for line in lines)
+    if current not in transition.sources:
+        if current is None:
+            reasons.append(_("Open an amendment first."))
+        elif name == "open_amendment":
+            reasons.append(_("An amendment is already in progress."))
+        else:
+            reasons.append(
+                _("Not possible while the amendment is “%(status)s”.")
+                % {"status": AmendmentStatus(current).label}
+            )
+    if not transition.allowed(user, project):
+        reasons.append(_("Your role on this project does not allow it."))
+    if not reasons:
+        reasons.extend(transition.guard(project))
+        for guard in _extra_guards.get(name, ()):
+            reasons.extend(guard(project))
+    return reasons
+
+
+def _draft_content(version: Any) -> dict:
+    """A version's content as a draft holds it (the frozen team and file lists aside)."""
+    import copy
+
+    return {k: copy.deepcopy(v) for k, v in version.content.items() if not k.startswith("_")}
+
+
+def _restore_draft(project: Project, version: Any, by: Any) -> dict:
+    """Puts the version's content back in the draft; returns what the draft held."""
+    draft = project.draft
+    previous = draft.content
+    draft.content = _draft_content(version)
+    draft.based_on = version
+    draft.updated_by = by if getattr(by, "is_authenticated", False) else draft.updated_by
+    draft.save(update_fields=["content", "based_on", "updated_by", "updated_at"])
+    return previous
+
+
+def open_amendment(project: Project, *, by: Any) -> Amendment:
+    """The lead opens an amendment: the draft starts again from the version in force.
+
+    The project's status, its access and its decision in force do not change; what the draft
+    held, if it differed, is kept on the amendment.
+    """
+    from projects.models import Decision
+
+    with transaction.atomic():
+        locked = Project.objects.select_for_update().get(pk=project.pk)
+        reasons = amendment_reasons_against(locked, "open_amendment", by)
+        if reasons:
+            raise TransitionRefused(reasons)
+        decision = Decision.objects.filter(project=locked).in_force().select_related("version")[0]
+        base = decision.version
+        previous = _restore_draft(locked, base, by)
+        last = locked.amendments.order_by("-number").values_list("number", flat=True).first()
+        amendment = Amendment.objects.create(
+            project=locked,
+            number=(last or 0) + 1,
+            base_decision=decision,
+            base_version=base,
+            kept_draft=previous if previous != _draft_content(base) else {},
+            opened_by=by,
+        )
+        locked.amendment_opened_at = amendment.opened_at
+        locked.save(update_fields=["amendment_opened_at", "updated_at"])
+        _record_amendment_event(
+            locked,
+            amendment,
+            "open_amendment",
+            by=by,
+            before=None,
+            details={"base_version": base.number, "base_decision": decision.number},
+        )
+        from eds_portal.notifications import Message
+
+        note = Message(
+            _(
+                "Amendment %(n)s was opened from version %(version)s, in force: edit the "
+                "sections, then submit it. Access continues under decision %(decision)s "
+                "meanwhile."
+            ),
+            n=amendment.number,
+            version=base.number,
+            decision=decision.number,
+        )
+        _notify_team_of_amendment(locked, amendment, note=note)
+    project.refresh_from_db()
+    return amendment
+
+
+def cancel_amendment(project: Project, *, by: Any) -> Amendment:
+    """The lead gives up the amendment being written; the draft goes back to the version in
+    force, what it held is kept on the amendment."""
+    with transaction.atomic():
+        locked = Project.objects.select_for_update().get(pk=project.pk)
+        amendment = locked.pending_amendment()
+        reasons = amendment_reasons_against(locked, "cancel_amendment", by, amendment=amendment)
+        if reasons:
+            raise TransitionRefused(reasons)
+        _cancel(locked, amendment, by=by)
+        locked.save(update_fields=["amendment_opened_at", "updated_at"])
+        _notify_team_of_amendment(locked, amendment)
+    project.refresh_from_db()
+    return amendment
+
+
+def _cancel(locked: Project, amendment: Amendment, *, by: Any) -> None:
+    from projects.models import Decision
+
+    before = amendment.status
+    in_force = Decision.objects.filter(project=locked).in_force().select_related("version")
+    decision = in_force.first()
+    kept = _restore_draft(locked, decision.version if decision else amendment.base_version, by)
+    amendment.status = A.CANCELLED
+    amendment.closed_at = timezone.now()
+    amendment.kept_draft = kept
+    amendment.save(update_fields=["status", "closed_at", "kept_draft"])
+    locked.amendment_opened_at = None
+    _record_amendment_event(locked, amendment, "cancel_amendment", by=by, before=before)
+
+
+def _end_pending_amendment(locked: Project) -> list[str]:
+    """Inside ``fire``: the project stops or goes back to the commission; a pending amendment
+    ends with it (by the system). Returns the project's fields to save."""
+    amendment = locked.pending_amendment()
+    if amendment is None:
+        return []
+    _cancel(locked, amendment, by=None)
+    return ["amendment_opened_at"]
+
+
+def fire_amendment(
+    project: Project,
+    name: str,
+    *,
+    by: Any,
+    version: Any = None,
+    decision: Any = None,
+    details: dict | None = None,
+    team_note: str = "",
+) -> Amendment:
+    """Submits an amendment (``version``: the version just frozen) or records the commission's
+    decision on it (``decision``), or raises ``TransitionRefused`` with every reason.
+
+    The project's status never changes here. Called inside the submission's or the decision's
+    transaction; the higher apps' reactions (a new dataset, the public page) run after commit.
+    """
+    transition = AMENDMENT_TRANSITIONS[name]
+    with transaction.atomic():
+        locked = Project.objects.select_for_update().get(pk=project.pk)
+        amendment = locked.pending_amendment()
+        if name in AMENDMENT_DECISION_TRANSITIONS and decision is not None and amendment is None:
+            # A correcting decision on an approved amendment.
+            amendment = locked.amendments.filter(version=decision.version).first()
+        reasons = amendment_reasons_against(locked, name, by, amendment=amendment)
+        if not reasons and name == "submit_amendment" and version is None:
+            reasons = [_("Nothing was submitted.")]
+        if not reasons and name in AMENDMENT_DECISION_TRANSITIONS:
+            reasons = _decision_reasons(locked, amendment, decision)
+        if reasons:
+            raise TransitionRefused(reasons)
+        before = amendment.status
+        amendment.status = transition.target
+        fields = ["status"]
+        if version is not None:
+            amendment.version = version
+            fields.append("version")
+        if decision is not None:
+            amendment.decision = decision
+            fields.append("decision")
+        if transition.target in AMENDMENT_EDITING_STATUSES:
+            # The commission asks for a revision: the draft is the team's again.
+            amendment.closed_at = None
+            locked.amendment_opened_at = timezone.now()
+        elif transition.target == A.UNDER_REVIEW:
+            locked.amendment_opened_at = None
+        else:
+            amendment.closed_at = timezone.now()
+        fields.append("closed_at")
+        amendment.save(update_fields=fields)
+        locked.save(update_fields=["amendment_opened_at", "updated_at"])
+        _record_amendment_event(locked, amendment, name, by=by, before=before, details=details)
+        _notify_team_of_amendment(locked, amendment, note=team_note)
+        for hook in _after_commit.get(name, []):
+            transaction.on_commit(lambda hook=hook, pk=locked.pk: hook(pk))
+    return amendment
+
+
+def _decision_reasons(locked: Project, amendment: Amendment | None, decision: Any) -> list[str]:
+    """A decision transition records a decision on the amendment's latest version; a
+    correction (from "approved") supersedes the amendment's decision and no other amendment
+    may be pending."""
+    if amendment is None or decision is None or decision.version_id != amendment.version_id:
+        return [_("Record the commission's decision on the amendment's version.")]
+    if amendment.status == A.APPROVED:
+        if decision.supersedes_id is None or decision.supersedes_id != amendment.decision_id:
+            return [_("Only a decision that corrects the amendment's decision changes it.")]
+        if locked.amendments.filter(status__in=PENDING_AMENDMENT_STATUSES).exists():
+            return [_("Another amendment is in progress.")]
+    return []
+
+
+def _record_amendment_event(
+    project: Project,
+    amendment: Amendment,
+    name: str,
+    *,
+    by: Any,
+    before: str | None,
+    details: dict | None = None,
+) -> None:
+    # "amendment_status", not "status": the project's own status did not change (the pipeline
+    # reads "status" before and after as the project's).
+    record_event(
+        action=_AMENDMENT_AUDIT_ACTION.get(name, f"project.{name}"),
+        actor=by,
+        target=project,
+        before={"amendment_status": before} if before else None,
+        after={
+            "amendment": amendment.number,
+            "amendment_status": amendment.status,
+            "project_status": project.status,
+            **({"version": amendment.version.number} if amendment.version_id else {}),
+            **(details or {}),
+        },
+    )
+
+
+def _notify_team_of_amendment(project: Project, amendment: Amendment, *, note: Any = "") -> None:
+    """Every change of an amendment reaches the team, as the project's own changes do; each
+    member reads it in their own language (messages, not texts)."""
+    from django.urls import reverse
+
+    from eds_portal.notifications import Message, Paragraphs, notify
+
+    status = AmendmentStatus(amendment.status)
+    subject = Message(
+        _("%(ref)s — amendment %(n)s: %(status)s"),
+        ref=project.reference,
+        n=amendment.number,
+        status=status.label,
+    )
+    body = Paragraphs(
+        Message(
+            _("Amendment %(n)s of the project “%(title)s” (%(ref)s) is now “%(status)s”."),
+            n=amendment.number,
+            title=project.title,
+            ref=project.reference,
+            status=status.label,
+        ),
+        _(
+            "Until the commission approves it, access continues under the decision in "
+            "force: same data, same recipients, same access period."
+        )
+        if amendment.is_pending
+        else "",
+        note,
+    )
     members = [
         membership.user
         for membership in project.memberships.select_related("user").filter(user__is_active=True)

@@ -114,6 +114,12 @@ def auditor(make_user):
 
 
 @pytest.fixture
+def output_checker(make_user):
+    """An output checker named by the data office (issue 12)."""
+    return make_user(Role.OUTPUT_CHECKER, full_name="Olga Checker", organisation="Insee")
+
+
+@pytest.fixture
 def outsider(make_user):
     """An account with no role at all."""
     return make_user(full_name="Otto Outsider")

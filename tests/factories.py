@@ -12,10 +12,20 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from eds_portal.actions import grant_role
 from eds_portal.models import User
-from eds_portal.roles import Role
+from eds_portal.roles import STAFF_ROLES, Role
 from projects.models import Decision, ProtocolVersion, Recommendation, TeamRole
 
 TEST_PASSWORD = "correct-horse-battery-12"
+# Who validates the staff roles of test accounts, for a year (SEC-04).
+TEST_VALIDATOR = "Marie Manager"
+
+
+def _in_a_year():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    return timezone.localdate() + timedelta(days=365)
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -32,7 +42,12 @@ class UserFactory(factory.django.DjangoModelFactory):
     @factory.post_generation
     def roles(self, create, extracted, **kwargs):
         for role in extracted or ():
-            grant_role(user=self, role=role)
+            grant_role(
+                user=self,
+                role=role,
+                validated_by=TEST_VALIDATOR if role in STAFF_ROLES else "",
+                valid_until=_in_a_year() if role in STAFF_ROLES else None,
+            )
 
 
 class TOTPDeviceFactory(factory.django.DjangoModelFactory):

@@ -30,7 +30,8 @@ class VariableSerializer(serializers.Serializer):
     generalisations = serializers.ListField(child=serializers.CharField())
     default = serializers.CharField()
     exportable = serializers.BooleanField()
-    source = serializers.CharField()
+    # A field named like DRF's Field.source (the declared fields replace it on the class).
+    source = serializers.CharField()  # type: ignore[assignment]
     fill_rate = serializers.FloatField(allow_null=True)
 
 

@@ -12,10 +12,14 @@ Provisioning reads the same definitions, so what the commission approves is what
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from django.db import models
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 class Sensitivity(models.TextChoices):
@@ -43,7 +47,12 @@ class Generalisation(models.TextChoices):
     REGION = "region", _("Region")
     """A place reduced to its region."""
     SHIFTED_DATE = "shifted_date", _("Shifted date")
-    """A timestamp moved by a random per-person offset; intervals are kept."""
+    """A date moved by a random per-person offset, day only (no time of day); intervals are
+    kept to the day."""
+    SHIFTED_HOUR = "shifted_hour", _("Shifted date and hour")
+    """A timestamp moved by the per-person offset, delivered to the hour (minutes dropped)."""
+    SHIFTED_MINUTE = "shifted_minute", _("Shifted date and time to the minute")
+    """A timestamp moved by the per-person offset, delivered to the minute (seconds dropped)."""
     WEEK = "week", _("ISO week")
     """A timestamp reduced to its ISO week."""
     MONTH = "month", _("Month")
@@ -51,14 +60,66 @@ class Generalisation(models.TextChoices):
     EXCLUDED = "excluded", _("Excluded")
     """Not delivered."""
     SCRUBBED = "scrubbed", _("Scrubbed text")
-    """Free text with names, phone numbers, e-mails, NIR, addresses and dates removed."""
+    """Free text with names, phone numbers, e-mails, NIR and addresses removed, and dates
+    shifted like the columns (or removed when they cannot be): ``warehouse/export/scrub.py``."""
 
 
-TIMESTAMP = (Generalisation.SHIFTED_DATE, Generalisation.WEEK, Generalisation.MONTH)
+# A date: the shifted day, or the (shifted) week or month.
+DATE = (Generalisation.SHIFTED_DATE, Generalisation.WEEK, Generalisation.MONTH)
+# A moment: the same, and the time of day only when the commission approves it (the default is
+# the day alone: a time to the second makes most episodes unique, see REIDENTIFICATION_NOTES).
+TIMESTAMP = (
+    Generalisation.SHIFTED_DATE,
+    Generalisation.SHIFTED_HOUR,
+    Generalisation.SHIFTED_MINUTE,
+    Generalisation.WEEK,
+    Generalisation.MONTH,
+)
 BIRTH = (Generalisation.YEAR, Generalisation.FIVE_YEAR_BAND)
 PLACE = (Generalisation.DEPARTEMENT, Generalisation.REGION)
 TEXT = (Generalisation.EXCLUDED, Generalisation.SCRUBBED)
 EXACT = (Generalisation.EXACT,)
+
+# From the finest to the coarsest, per family of generalisations: what "coarser" means when the
+# commission approves a variable with a coarser generalisation than requested. A variable's
+# allowed generalisations all belong to one family (a place may also be delivered exact).
+COARSENESS: tuple[tuple[Generalisation, ...], ...] = (
+    (
+        Generalisation.EXACT,
+        Generalisation.SHIFTED_MINUTE,
+        Generalisation.SHIFTED_HOUR,
+        Generalisation.SHIFTED_DATE,
+        Generalisation.WEEK,
+        Generalisation.MONTH,
+    ),
+    (Generalisation.EXACT, Generalisation.YEAR, Generalisation.FIVE_YEAR_BAND),
+    (Generalisation.EXACT, Generalisation.DEPARTEMENT, Generalisation.REGION),
+    (Generalisation.SCRUBBED, Generalisation.EXCLUDED),
+)
+
+# What the commission reads before approving a generalisation that keeps more than the day.
+REIDENTIFICATION_NOTES = {
+    Generalisation.SHIFTED_HOUR: _(
+        "The hour of an episode narrows the persons it can belong to: someone who knows when a "
+        "visit took place (a neighbour, an employer) can find it among a day's episodes. Approve "
+        "it only when the study needs the time of day (night or weekend care, delays)."
+    ),
+    Generalisation.SHIFTED_MINUTE: _(
+        "A time to the minute makes most episodes unique: in a test warehouse, 99% of visits "
+        "were the only ones at their weekday and time, so one known visit time finds the "
+        "person's pseudonym, and with it every other visit. Approve it only for delays that "
+        "must be measured in minutes, and prefer the hour."
+    ),
+}
+
+
+def reidentification_note(generalisation: str) -> StrOrPromise | None:
+    """The warning the commission sees for a generalisation that keeps the time of day."""
+    try:
+        return REIDENTIFICATION_NOTES.get(Generalisation(generalisation))
+    except ValueError:
+        return None
+
 
 CARE_RECORDS = "care_records"
 
@@ -151,7 +212,8 @@ def _measure(code, loinc, label_fr, label_en, unit):
         "value_as_number",
         label_fr,
         label_en,
-        f"{label_fr} mesurée pendant la visite ({unit}).",
+        # "Poids" is masculine, the other measures feminine: "valeur" agrees with all of them.
+        f"{label_fr} : valeur mesurée pendant la visite ({unit}).",
         f"{label_en} measured during the visit ({unit}).",
         S.SENSITIVE,
         EXACT,
@@ -309,7 +371,7 @@ VARIABLES: tuple[Variable, ...] = (
         "Première date de recours connue dans l'entrepôt.",
         "First known date of care in the warehouse.",
         S.QUASI_IDENTIFIER,
-        TIMESTAMP,
+        DATE,
     ),
     _v(
         "observation_period.end",
@@ -320,7 +382,7 @@ VARIABLES: tuple[Variable, ...] = (
         "Dernière date de recours connue dans l'entrepôt.",
         "Last known date of care in the warehouse.",
         S.QUASI_IDENTIFIER,
-        TIMESTAMP,
+        DATE,
     ),
     # --- Episode (visit) and call ------------------------------------------------------------
     _v(
@@ -509,7 +571,7 @@ VARIABLES: tuple[Variable, ...] = (
         "Date à laquelle le diagnostic a été posé.",
         "Date the diagnosis was made.",
         S.QUASI_IDENTIFIER,
-        TIMESTAMP,
+        DATE,
     ),
     _v(
         "prescription.atc",
@@ -553,7 +615,7 @@ VARIABLES: tuple[Variable, ...] = (
         "Date de début du traitement.",
         "Treatment start date.",
         S.QUASI_IDENTIFIER,
-        TIMESTAMP,
+        DATE,
     ),
     _v(
         "procedure.code",
@@ -575,7 +637,7 @@ VARIABLES: tuple[Variable, ...] = (
         "Date de l'acte.",
         "Date of the procedure.",
         S.QUASI_IDENTIFIER,
-        TIMESTAMP,
+        DATE,
     ),
     _measure("vitals.temperature", "8310-5", "Température", "Body temperature", "°C"),
     _measure("vitals.heart_rate", "8867-4", "Fréquence cardiaque", "Heart rate", "/min"),
@@ -638,7 +700,7 @@ VARIABLES: tuple[Variable, ...] = (
         "Date du décès constaté.",
         "Date the death was certified.",
         S.QUASI_IDENTIFIER,
-        TIMESTAMP,
+        DATE,
     ),
     _v(
         "death.cause",

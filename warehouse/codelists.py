@@ -9,6 +9,12 @@ Concept ids that are OMOP's own (gender, type concept, units, LOINC measurements
 below; the project's local concepts (ids from 2,000,000,000 up: SOS Médecins reasons, dispatch
 decisions, outcomes, visit kinds...) are looked up by code, because their ids belong to the code
 lists, not to the code.
+
+``concept_maps.csv`` maps source codes (ICD-10, ATC) to OMOP standard concepts (SNOMED
+conditions, RxNorm ingredients), with the public source each identifier was checked in; the
+standard concepts themselves are rows of ``concepts.csv``. A code without a map row has no
+standard concept: its rows keep concept id 0 (``NO_MATCHING_CONCEPT``) and their source value.
+See docs/vocabularies.md.
 """
 
 from __future__ import annotations
@@ -44,7 +50,7 @@ RESPIRATORY_RATE = 3024171
 BLOOD_GLUCOSE = 3004501
 BODY_WEIGHT = 3025315
 
-# Source vocabularies without a standard mapping shipped here: rows coded with them carry the
+# A source code without a standard mapping shipped here (concept_maps.csv): its rows carry the
 # code in *_source_value / *_source_concept_id and 0 ("no matching concept") in *_concept_id.
 NO_MATCHING_CONCEPT = 0
 
@@ -59,6 +65,26 @@ class ConceptRow:
     standard_concept: str
     name_fr: str
     name_en: str
+
+
+@dataclass(frozen=True)
+class ConceptMap:
+    """A source code and the OMOP standard concept it maps to (a row of concept_maps.csv)."""
+
+    source_vocabulary_id: str
+    source_code: str
+    target_concept_id: int
+    target_vocabulary_id: str
+    target_concept_code: str
+    target_concept_class_id: str
+    target_domain_id: str
+    target_name: str
+    # maps_to: an OMOP "Maps to" row for this code was seen; same_meaning: the standard concept
+    # means what the code means (identifier and name seen, no "Maps to" row); ingredient: an
+    # ATC substance and the RxNorm ingredient of the same substance.
+    basis: str
+    # Where the target's identifier was seen with that name (repository, path, commit).
+    evidence: str
 
 
 @dataclass(frozen=True)
@@ -133,6 +159,49 @@ def concept_id(vocabulary_id: str, code: str) -> int:
         return concept_ids(vocabulary_id)[code]
     except KeyError:
         raise KeyError(f"{vocabulary_id} {code} is not in warehouse/data/concepts.csv") from None
+
+
+@lru_cache(maxsize=1)
+def concept_maps() -> tuple[ConceptMap, ...]:
+    return tuple(
+        ConceptMap(
+            source_vocabulary_id=row["source_vocabulary_id"],
+            source_code=row["source_code"],
+            target_concept_id=int(row["target_concept_id"]),
+            target_vocabulary_id=row["target_vocabulary_id"],
+            target_concept_code=row["target_concept_code"],
+            target_concept_class_id=row["target_concept_class_id"],
+            target_domain_id=row["target_domain_id"],
+            target_name=row["target_name"],
+            basis=row["basis"],
+            evidence=row["evidence"],
+        )
+        for row in _read("concept_maps.csv")
+    )
+
+
+@lru_cache(maxsize=64)
+def standard_concept_ids(vocabulary_id: str) -> Mapping[str, int]:
+    """{source code: standard concept id} for the mapped codes of one source vocabulary."""
+    return MappingProxyType(
+        {
+            row.source_code: row.target_concept_id
+            for row in concept_maps()
+            if row.source_vocabulary_id == vocabulary_id
+        }
+    )
+
+
+def standard_concept_id(vocabulary_id: str, code: str) -> int:
+    """The OMOP standard concept a source code maps to; 0 (no matching concept) if none."""
+    return standard_concept_ids(vocabulary_id).get(code, NO_MATCHING_CONCEPT)
+
+
+def mapping_coverage(vocabulary_id: str) -> tuple[int, int]:
+    """(codes of the vocabulary that map to a standard concept, codes of the vocabulary)."""
+    codes = concept_ids(vocabulary_id)
+    mapped = standard_concept_ids(vocabulary_id)
+    return sum(code in mapped for code in codes), len(codes)
 
 
 @lru_cache(maxsize=1)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.conf import settings
@@ -25,7 +25,7 @@ from django.db.models.functions import ExtractYear
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from warehouse import count_guard, disclosure, reference
+from warehouse import code_formats, count_guard, disclosure, reference
 from warehouse.models import (
     Concept,
     ConditionOccurrence,
@@ -88,21 +88,32 @@ class CodesField(forms.CharField):
 
     def clean(self, value):
         value = super().clean(value)
-        entries = [entry.upper().rstrip("*") for entry in _CODE_SPLIT.split(value or "")]
-        entries = [entry for entry in entries if entry]
-        known = set(
-            Concept.objects.filter(vocabulary_id=self.vocabulary).values_list(
-                "concept_code", flat=True
-            )
+        entries = [entry for entry in _CODE_SPLIT.split(value or "") if entry]
+        if not entries:
+            return ()
+        known = Concept.objects.filter(vocabulary_id=self.vocabulary).values_list(
+            "concept_code", flat=True
         )
-        unknown = [entry for entry in entries if not any(code.startswith(entry) for code in known)]
-        if unknown:
-            raise forms.ValidationError(
-                _("No code starts with: %(codes)s."),
-                params={"codes": ", ".join(unknown)},
-                code="unknown_code",
+        # Not a code at all, or a code the warehouse does not use: two mistakes, two messages.
+        check = code_formats.check_codes(self.vocabulary, entries, known)
+        errors = []
+        if check.malformed:
+            errors.append(
+                forms.ValidationError(
+                    code_formats.malformed_message(self.vocabulary, check.malformed),
+                    code="invalid_code",
+                )
             )
-        return tuple(dict.fromkeys(entries))
+        if check.absent:
+            errors.append(
+                forms.ValidationError(
+                    code_formats.absent_message(self.vocabulary, check.absent),
+                    code="unknown_code",
+                )
+            )
+        if errors:
+            raise forms.ValidationError(errors)
+        return check.codes
 
 
 class CohortCriteriaForm(forms.Form):
@@ -147,12 +158,13 @@ class CohortCriteriaForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["visit_kinds"].choices = visit_kind_choices()
-        self.fields["departements"].choices = departement_choices()
-        self.fields["associations"].choices = association_choices()
+        cast(forms.ChoiceField, self.fields["visit_kinds"]).choices = visit_kind_choices()
+        cast(forms.ChoiceField, self.fields["departements"]).choices = departement_choices()
+        cast(forms.ChoiceField, self.fields["associations"]).choices = association_choices()
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         start, end = cleaned.get("period_start"), cleaned.get("period_end")
         if start and end and start > end:
             self.add_error("period_end", _("The end of the period is before its start."))
@@ -257,7 +269,7 @@ class FeasibilityCount:
 
     @property
     def message(self) -> str:
-        return str(REFUSAL_MESSAGES[self.refused]) if self.refused else ""
+        return str(REFUSAL_MESSAGES[Refusal(self.refused)]) if self.refused else ""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -40,7 +40,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from itertools import combinations
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import connections, transaction
@@ -220,8 +220,9 @@ def window_entries(now: datetime | None = None) -> list[Entry]:
         Entry(
             pk=pk,
             criteria_hash=digest,
-            persons=persons,
-            visits=visits,
+            # A shown count has both (a check constraint of FeasibilityCountLog).
+            persons=cast(int, persons),
+            visits=cast(int, visits),
             persons_fresh=persons_fresh,
             visits_fresh=visits_fresh,
             person_sketch=person_sketch or [],

@@ -21,11 +21,21 @@ internal person key (``person.person_source_value``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypedDict
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+
+class _Relation(TypedDict):
+    on_delete: Callable[..., Any]
+    db_constraint: bool
+    related_name: str
+
+
 # Relations inside the warehouse are real joins for the ORM but carry no database constraint.
-_REL = {"on_delete": models.DO_NOTHING, "db_constraint": False, "related_name": "+"}
+_REL: _Relation = {"on_delete": models.DO_NOTHING, "db_constraint": False, "related_name": "+"}
 
 
 class Concept(models.Model):

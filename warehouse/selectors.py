@@ -82,6 +82,7 @@ def _episode_rate(variable: Variable, episodes: int) -> float | None:
     if not episodes:
         return None
     model = _model_for_table(variable.table)
+    assert variable.concept_filter is not None  # the caller picks such variables
     concept_column, vocabulary, codes = variable.concept_filter
     ids = concept_ids(vocabulary, codes)
     rows = model.objects.filter(

@@ -283,15 +283,33 @@ def rematch_oppositions(receipt_numbers: Iterable[str]) -> list[Rematch]:
     return results
 
 
-def opposition_contact(receipt_number: str, *, purpose: str) -> OppositionContact:
-    """Where to send the answer; for the mailer and the identity officer's postal letters."""
+# Processes that read identities with no person behind them; their events name the process
+# (``after["reader"]``) since they have no actor. Every other read names its user.
+SYSTEM_READERS = frozenset({"mail queue"})
+
+
+def opposition_contact(receipt_number: str, *, purpose: str, by: Any) -> OppositionContact:
+    """Where to send the answer; for the mailer and the identity officer's postal letters.
+
+    ``by`` is the user who reads it (the identity officer printing a letter), or the name of the
+    process in ``SYSTEM_READERS`` (the mail queue): the trail always says who read the address.
+    """
+    if isinstance(by, str):
+        if by not in SYSTEM_READERS:
+            raise ValueError(f"unknown system reader {by!r}")
+        actor, after = None, {"purpose": purpose, "reader": by}
+    elif by is not None and getattr(by, "is_authenticated", False):
+        actor, after = by, {"purpose": purpose}
+    else:
+        raise ValueError("an identity needs a named reader: a user or a process")
     with vault_access(f"opposition answer: {purpose}"):
         row = OppositionIdentity.objects.get(receipt_number=receipt_number)
     record_event(
         action="vault.opposition_contact_read",
+        actor=actor,
         target_type="vault.opposition",
         target_id=receipt_number,
-        after={"purpose": purpose},
+        after=after,
     )
     return OppositionContact(row.contact_email, row.contact_address, row.requester_name)
 
@@ -308,3 +326,29 @@ def demo_identities(count: int, *, among: Iterable[str] | None = None) -> list[I
         if among is not None:
             identities = identities.filter(person_key__in=list(among))
         return list(identities[:count])
+
+
+def forget_opposition_identities(receipt_numbers: Iterable[str]) -> int:
+    """Deletes the identities of closed requests past their retention (RET-06); the count.
+
+    The caller (the nightly retention purge) records the count; no identity is read.
+    """
+    numbers = list(receipt_numbers)
+    if not numbers:
+        return 0
+    with vault_access("retention purge"):
+        deleted, _details = OppositionIdentity.objects.filter(receipt_number__in=numbers).delete()
+    return deleted
+
+
+def opposition_identities_held(receipt_numbers: Iterable[str]) -> list[str]:
+    """Which of these requests still have an identity in the vault (numbers only)."""
+    numbers = list(receipt_numbers)
+    if not numbers:
+        return []
+    with vault_access("retention schedule"):
+        return list(
+            OppositionIdentity.objects.filter(receipt_number__in=numbers).values_list(
+                "receipt_number", flat=True
+            )
+        )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any, cast
 
 from django import forms
 from django.conf import settings
@@ -15,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from eds_portal.audit import record_event
 from eds_portal.authz import Permission
 from eds_portal.views.base import PermissionView
-from warehouse import catalogue, count_guard
+from warehouse import catalogue, codelists, count_guard
 from warehouse.cohort import CohortCriteriaForm, Refusal, feasibility_count
 from warehouse.count_guard import seconds_until_tomorrow
 from warehouse.selectors import fill_rates
@@ -28,10 +29,42 @@ class CatalogueFilterForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["table"].choices = [("", _("All"))] + [
+        cast(forms.ChoiceField, self.fields["table"]).choices = [("", _("All"))] + [
             (table, table) for table in catalogue.tables()
         ]
-        self.fields["sensitivity"].choices = [("", _("All")), *catalogue.Sensitivity.choices]
+        cast(forms.ChoiceField, self.fields["sensitivity"]).choices = [
+            ("", _("All")),
+            *catalogue.Sensitivity.choices,
+        ]
+
+
+# Catalogue variables whose values are codes of a shipped vocabulary: (vocabulary, the OMOP
+# column holding the standard concept the code maps to, the standard vocabulary of the targets).
+CODED_VARIABLES = {
+    "diagnosis.icpc2": ("ICPC2", "condition_occurrence.condition_concept_id", "SNOMED"),
+    "diagnosis.icd10": ("ICD10", "condition_occurrence.condition_concept_id", "SNOMED"),
+    "prescription.atc": ("ATC", "drug_exposure.drug_concept_id", "RxNorm"),
+    "death.cause": ("ICD10", "death.cause_concept_id", "SNOMED"),
+}
+
+
+def standard_mapping(variable_code: str) -> dict | None:
+    """How many codes of a coded variable map to an OMOP standard concept (docs/vocabularies.md).
+
+    Read from the shipped files (warehouse/data/concept_maps.csv): no database query.
+    """
+    if variable_code not in CODED_VARIABLES:
+        return None
+    vocabulary, column, target = CODED_VARIABLES[variable_code]
+    mapped, total = codelists.mapping_coverage(vocabulary)
+    return {
+        "variable": variable_code,
+        "vocabulary": vocabulary,
+        "column": column,
+        "target": target,
+        "mapped": mapped,
+        "total": total,
+    }
 
 
 class CatalogueView(PermissionView):
@@ -49,7 +82,11 @@ class CatalogueView(PermissionView):
         )
         rates = fill_rates()
         rows = [
-            {"variable": variable, "fill_rate": rates.rates.get(variable.code)}
+            {
+                "variable": variable,
+                "fill_rate": rates.rates.get(variable.code),
+                "mapping": standard_mapping(variable.code),
+            }
             for variable in variables
         ]
         return TemplateResponse(
@@ -85,8 +122,11 @@ class FeasibilityView(PermissionView):
             if request.headers.get("HX-Request")
             else self.template_name
         )
+        # A partial answer also replaces each criterion's error list beside its field (htmx
+        # out-of-band swap), so that an unknown code is flagged where it was typed.
+        oob = bool(request.headers.get("HX-Request"))
         if not form.is_valid():
-            return TemplateResponse(request, template, self._context(form), status=400)
+            return TemplateResponse(request, template, self._context(form, oob=oob), status=400)
         criteria = form.criteria()
         via = "htmx" if request.headers.get("HX-Request") else "page"
         result = feasibility_count(criteria, by=request.user, via=via)
@@ -98,7 +138,7 @@ class FeasibilityView(PermissionView):
         )
         status = 429 if result.refused == Refusal.BUDGET else 200
         response = TemplateResponse(
-            request, template, self._context(form, result=result), status=status
+            request, template, self._context(form, result=result, oob=oob), status=status
         )
         if status == 429:
             response["Retry-After"] = str(seconds_until_tomorrow())
@@ -171,7 +211,7 @@ class FeasibilityLogView(PermissionView):
         day_rows = count_guard.daily_summary(since)
         refused = count_guard.refusals(since)
         ids = {row.user_id for row in day_rows} | {row.user_id for row in refused}
-        users = {
+        users: dict[int | None, Any] = {
             user.pk: user
             for user in get_user_model().objects.filter(pk__in=[i for i in ids if i is not None])
         }

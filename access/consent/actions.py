@@ -12,6 +12,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from access.consent.selectors import is_consenting
 from access.models_consent import (
@@ -22,7 +23,7 @@ from access.models_consent import (
 )
 from eds_portal.audit import record_event
 from eds_portal.errors import Refused
-from eds_portal.notifications import notify
+from eds_portal.notifications import Message, notify
 from eds_portal.roles import Role
 from projects.models import Project
 
@@ -150,23 +151,19 @@ def _tell_data_stewards(project: Project, withdrawal: ConsentWithdrawal) -> None
 
     stewards = get_user_model().objects.filter(groups__name=Role.DATA_STEWARD.value)
     if withdrawal.data_fate == "erase":
-        body = _(
+        body = gettext_lazy(
             "A person withdrew their consent to project %(ref)s on %(when)s and the data already "
             "collected must be erased: remove it from every delivered dataset. New deliveries "
             "leave the person out."
         )
     else:
-        body = _(
+        body = gettext_lazy(
             "A person withdrew their consent to project %(ref)s on %(when)s. The data already "
             "collected is kept for the analysis; new deliveries leave the person out."
         )
     notify(
         stewards,
-        subject=_("[%(ref)s] Consent withdrawn") % {"ref": project.reference},
-        body=body
-        % {
-            "ref": project.reference,
-            "when": timezone.localtime(withdrawal.withdrawn_at).strftime("%d/%m/%Y"),
-        },
+        subject=Message(gettext_lazy("[%(ref)s] Consent withdrawn"), ref=project.reference),
+        body=Message(body, ref=project.reference, when=timezone.localdate(withdrawal.withdrawn_at)),
         url=reverse("consent_register", args=[project.pk]),
     )

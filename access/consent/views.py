@@ -7,8 +7,6 @@ have a register.
 
 from __future__ import annotations
 
-import csv
-
 from django.contrib import messages
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
@@ -22,6 +20,7 @@ from access.consent.forms import ConsentForm, WithdrawalForm
 from access.consent.selectors import consenting_persons, history
 from eds_portal.audit import record_event
 from eds_portal.authz import Permission, get_object_for_user, has_permission
+from eds_portal.exports import table_response
 from eds_portal.views.base import PermissionView
 from projects.models import Project
 
@@ -99,12 +98,7 @@ class ConsentExportView(ConsentProjectView):
             target=self.project,
             after={"entries": len(entries)},
         )
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = (
-            f'attachment; filename="consents-{self.project.reference}.csv"'
-        )
-        writer = csv.writer(response)
-        writer.writerow(
+        rows = [
             [
                 "entry",
                 "at",
@@ -122,11 +116,11 @@ class ConsentExportView(ConsentProjectView):
                 "recorded_at",
                 "recorded_by",
             ]
-        )
+        ]
         for item in entries:
             entry = item["entry"]
             consent = item["kind"] == "consent"
-            writer.writerow(
+            rows.append(
                 [
                     item["kind"],
                     item["at"].isoformat(),
@@ -145,7 +139,10 @@ class ConsentExportView(ConsentProjectView):
                     entry.recorded_by.email,
                 ]
             )
-        return response
+        # Evidence and collectors are typed by staff: formula-looking ones are neutralised.
+        return table_response(
+            request, rows, filename=f"consents-{self.project.reference}", sheet_title="consents"
+        )
 
 
 class ConsentRecordView(ConsentProjectView):

@@ -12,3 +12,14 @@ def register() -> None:
 
     gates.register()
     sections.register()
+    # GOV-13: the commission's decision on an amendment updates the page online.
+    from projects import workflow
+
+    for name in ("approve_amendment", "refuse_amendment"):
+        workflow.register_after_commit(name, _publish_amendment_outcome)
+
+
+def _publish_amendment_outcome(project_id: int) -> None:
+    from access.formalities.actions import publish_amendment_outcome
+
+    publish_amendment_outcome(project_id=project_id)

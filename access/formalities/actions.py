@@ -18,7 +18,7 @@ from access.models_transparency import Publication, PublicationKind, PublicPage
 from access.transparency.snapshot import build_snapshot, search_text
 from eds_portal.audit import record_event
 from eds_portal.authz import has_role
-from eds_portal.notifications import absolute
+from eds_portal.notifications import Message, absolute
 from eds_portal.roles import Role
 from projects import workflow
 from projects.models import Project, ProjectStatus
@@ -185,19 +185,21 @@ def publish_project(
         locked,
         by=by,
         results=results,
-        change_note=change_note.strip() or (str(_("First publication.")) if first else ""),
+        # The page's history says "First publication" by the kind: no note repeating it.
+        change_note=change_note.strip(),
     )
     if first:
         window_end = information_window_ends_at(publication.published_at)
         # The transition tells the team of the new status; this says what it means for them.
-        note = _(
-            "The page of your project is on the transparency portal: %(url)s. The persons "
-            "concerned may object from now on; no data can be provided before %(date)s, when "
-            "the information window ends."
-        ) % {
-            "url": absolute(reverse("transparency_project", args=[locked.reference])),
-            "date": timezone.localtime(window_end).strftime("%d/%m/%Y"),
-        }
+        note = Message(
+            _(
+                "The page of your project is on the transparency portal: %(url)s. The persons "
+                "concerned may object from now on; no data can be provided before %(date)s, "
+                "when the information window ends."
+            ),
+            url=absolute(reverse("transparency_project", args=[locked.reference])),
+            date=timezone.localdate(window_end),
+        )
         workflow.fire(
             locked,
             "publish",
@@ -206,3 +208,76 @@ def publish_project(
             team_note=note,
         )
     return publication
+
+
+def publish_amendment_outcome(*, project_id: int) -> Publication | None:
+    """After the commission decides an amendment (GOV-13): a page online is updated at once.
+
+    An approved amendment is what the page shows from now on (data, access period, version);
+    a refused one is listed, the rest unchanged. The update is the decision's, published in the
+    name of the chair who signed it; the previous versions of the page stay readable
+    (TRA-13). A project without a page yet shows the amendment when its page is published.
+    """
+    from projects.models import AmendmentStatus
+
+    with transaction.atomic():
+        locked = Project.objects.select_for_update().get(pk=project_id)
+        if not PublicPage.objects.filter(project=locked).exists():
+            return None
+        amendment = (
+            locked.amendments.filter(status__in=[AmendmentStatus.APPROVED, AmendmentStatus.REFUSED])
+            .select_related("decision__signed_by")
+            .order_by("-closed_at", "-pk")
+            .first()
+        )
+        if amendment is None:
+            return None
+        if amendment.status == AmendmentStatus.APPROVED:
+            note = _("Amendment %(n)s approved (decision %(number)s).")
+        else:
+            note = _("Amendment %(n)s refused (decision %(number)s): the protocol is unchanged.")
+        return _publish(
+            locked,
+            by=amendment.decision.signed_by,
+            change_note=str(note % {"n": amendment.number, "number": amendment.decision.number}),
+        )
+
+
+def publish_closeout(*, project_id: int) -> Publication | None:
+    """After the project is closed (RET-03, TRA-11): the page online says "completed" and
+    gives the final report's results and publications (or why there are none), in the name of
+    the lead who gave it (without a report, of who closed it); the previous versions of the
+    page stay readable (TRA-13)."""
+    from access.models_outputs import ClosingReport
+
+    with transaction.atomic():
+        locked = Project.objects.select_for_update().get(pk=project_id)
+        if locked.status != ProjectStatus.CLOSED:
+            return None
+        if not PublicPage.objects.filter(project=locked).exists():
+            return None
+        report = ClosingReport.objects.filter(project=locked).first()
+        results = None
+        by = None
+        if report is not None:
+            by = report.submitted_by
+            results = {
+                "results_status": "available" if report.publications else "",
+                "results_summary": report.results_summary,
+                "publications": report.publications or report.no_results_reason,
+                "results_sent_to_pds": "",
+            }
+        if by is None:
+            from eds_portal.models import AuditEvent
+
+            closing = (
+                AuditEvent.objects.filter(action="project.close", target_id=str(locked.pk))
+                .order_by("-seq")
+                .first()
+            )
+            by = closing.actor if closing is not None else None
+        if by is None:
+            return None
+        return _publish(
+            locked, by=by, results=results, change_note=str(_("The project was closed."))
+        )

@@ -15,10 +15,13 @@ from django.conf import settings
 from django.db.models import Exists, OuterRef, Q
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from access.models import TO_MATCH_STATUSES, Kind, ObjectionOverride, OppositionRequest, Scope
 from access.models_formalities import DIRECTORY_REQUIRED, FormalityRecord, PublicDirectory
 from projects.models import (
+    Amendment,
+    AmendmentStatus,
     Decision,
     Project,
     ProjectStatus,
@@ -57,19 +60,34 @@ def published_version(project: Project, decision: Decision) -> ProtocolVersion |
     the version the decision approved.
     """
     if decision.opinion == Recommendation.FAVOURABLE_WITH_RECOMMENDATIONS:
+        # An amendment the commission has not approved is not what the page shows (GOV-13).
+        approved = Amendment.objects.filter(version=OuterRef("pk"), status=AmendmentStatus.APPROVED)
         return (
             project.versions.filter(submitted_at__gt=decision.decided_at)
+            .filter(Q(is_amendment=False) | Exists(approved))
             .order_by("-number")
             .first()
         )
     return decision.version
 
 
+def access_starts_at(decision: Decision) -> datetime:
+    """When the access period of the decision's specification starts: its date, or, for an
+    amendment, the start of the specification it amended (``access_from``, GOV-13)."""
+    start = (decision.approved_specification or {}).get("access_from")
+    if start:
+        try:
+            return datetime.fromisoformat(start)
+        except (TypeError, ValueError):
+            pass
+    return decision.decided_at
+
+
 def access_ends_at(decision: Decision) -> datetime | None:
     months = (decision.approved_specification or {}).get("access_months")
     if not months:
         return None
-    return add_months(decision.decided_at, int(months))
+    return add_months(access_starts_at(decision), int(months))
 
 
 def information_window_ends_at(first_published_at: datetime) -> datetime:
@@ -154,7 +172,11 @@ def pending_objection_reasons(project: Project) -> list[str]:
         return []
     shown = ", ".join(receipts[:PENDING_RECEIPTS_SHOWN])
     if len(receipts) > PENDING_RECEIPTS_SHOWN:
-        shown = _("%(receipts)s and %(count)s more") % {
+        shown = ngettext(
+            "%(receipts)s and %(count)s more",
+            "%(receipts)s and %(count)s more",
+            len(receipts) - PENDING_RECEIPTS_SHOWN,
+        ) % {
             "receipts": shown,
             "count": len(receipts) - PENDING_RECEIPTS_SHOWN,
         }

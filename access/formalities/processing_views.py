@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
@@ -11,6 +9,7 @@ from django.utils import timezone
 from access.formalities.processing import COLUMNS, processing_rows
 from eds_portal.audit import record_event
 from eds_portal.authz import Permission
+from eds_portal.exports import table_response
 from eds_portal.views.base import PermissionView
 
 
@@ -35,11 +34,9 @@ class ProcessingRecordCsvView(PermissionView):
             target_id="all",
             after={"projects": len(rows)},
         )
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
         day = timezone.localdate().isoformat()
-        response["Content-Disposition"] = f'attachment; filename="record-of-processing-{day}.csv"'
-        writer = csv.DictWriter(response, fieldnames=COLUMNS)
-        writer.writeheader()
-        for row in rows:
-            writer.writerow(row)
-        return response
+        # Titles and purposes are typed by researchers: formula-looking ones are neutralised.
+        table = [COLUMNS, *([row.get(column, "") for column in COLUMNS] for row in rows)]
+        return table_response(
+            request, table, filename=f"record-of-processing-{day}", sheet_title="processing"
+        )

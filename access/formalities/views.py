@@ -22,7 +22,7 @@ from access.transparency.views import snapshot_context
 from eds_portal.authz import Permission, get_object_for_user, has_permission
 from eds_portal.views.base import PermissionView
 from projects import workflow
-from projects.models import Project, ProjectStatus
+from projects.models import Project, ProjectStatus, RegulatoryRoute
 
 S = ProjectStatus
 FOLLOWED = (S.APPROVED, S.FORMALITIES, S.PUBLISHED, S.ACTIVE, S.SUSPENDED, S.CLOSED)
@@ -73,6 +73,11 @@ def _has_page(project: Project) -> bool:
     return PublicPage.objects.filter(project=project).exists()
 
 
+def _route_label(value: str) -> str:
+    """The confirmed route as people read it ("mr004" is a stored value, not a label)."""
+    return str(RegulatoryRoute(value).label) if value in RegulatoryRoute.values else value
+
+
 class ProjectFormalitiesView(FormalitiesProjectView):
     template_name = "access/formalities/project.html"
 
@@ -87,7 +92,7 @@ class ProjectFormalitiesView(FormalitiesProjectView):
             "form": form,
             "records": project.formality_records.select_related("recorded_by"),
             "state": gate_state(project),
-            "route": (content.get("route") or {}).get("confirmed_route", ""),
+            "route": _route_label((content.get("route") or {}).get("confirmed_route", "")),
             "reasons": []
             if project.status in CORRECTABLE
             else workflow.reasons_against(project, "record_formalities", self.request.user),

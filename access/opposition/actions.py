@@ -12,19 +12,19 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.core.files.storage import default_storage
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import formats, timezone, translation
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext_lazy
 
 from access.models import (
     TO_MATCH_STATUSES,
@@ -45,11 +45,15 @@ from eds_portal.addresses import address_hashes
 from eds_portal.audit import record_event
 from eds_portal.authz import Permission, has_permission
 from eds_portal.errors import Refused
-from eds_portal.notifications import notify
+from eds_portal.mail import queue_mail
+from eds_portal.notifications import Message, notify
 from eds_portal.roles import Role
 from warehouse import vault
 
 LETTER_VERSION = "2026-1"
+# The kinds of e-mail this register sends (eds_portal.mail; composers in access.opposition.mail).
+RECEIPT_MAIL = "opposition.receipt"
+ANSWER_MAIL = "opposition.answer"
 
 
 class RefusedAction(Refused):
@@ -169,32 +173,42 @@ def _create_request(
     )
     contact_email = intake.identity.get("contact_email") or ""
     if intake.reply_by_email and contact_email and kind == Kind.OBJECTION:
-        _send_receipt_after_commit(request, contact_email)
+        # Written and sent by a task after the commit, the address read from the vault then
+        # (access.opposition.mail): a refusing mail server never loses the receipt page.
+        queue_mail(
+            kind=RECEIPT_MAIL,
+            reference=request.receipt_number,
+            language=translation.get_language() or settings.LANGUAGE_CODE,
+        )
     return request
 
 
-def _send_receipt_after_commit(request: OppositionRequest, email: str) -> None:
+def receipt_mail_text(request: OppositionRequest) -> tuple[str, str]:
+    """Subject and body of the receipt e-mail, in the active language."""
     receipt, due_on = request.receipt_number, request.due_on
-    status_url = settings.EDS_PUBLIC_URL + reverse("opposition_status")
-
-    def send() -> None:
-        with translation.override(translation.get_language() or settings.LANGUAGE_CODE):
-            send_mail(
-                _("[%(portal)s] Your opposition request %(receipt)s")
-                % {"portal": settings.EDS_PORTAL_NAME, "receipt": receipt},
-                _(
-                    "We have received your objection to the reuse of your data. Keep this "
-                    "receipt number: %(receipt)s.\n\nWe will answer at the latest on "
-                    "%(due_on)s. You can follow your request at %(url)s with this number and "
-                    "the birth date of the person concerned.\n\nObjecting is free and has no "
-                    "consequence on your care."
-                )
-                % {"receipt": receipt, "due_on": due_on.strftime("%d/%m/%Y"), "url": status_url},
-                None,
-                [email],
-            )
-
-    transaction.on_commit(send)
+    # The status page with the receipt number filled in (the birth date is still asked).
+    status_url = (
+        settings.EDS_PUBLIC_URL
+        + reverse("opposition_status")
+        + "?"
+        + urlencode({"receipt": receipt})
+    )
+    subject = _("[%(portal)s] Your opposition request %(receipt)s") % {
+        "portal": settings.EDS_PORTAL_NAME,
+        "receipt": receipt,
+    }
+    body = _(
+        "We have received your objection to the reuse of your data. Keep this "
+        "receipt number: %(receipt)s.\n\nWe will answer at the latest on "
+        "%(due_on)s. You can follow your request at %(url)s with this number and "
+        "the birth date of the person concerned.\n\nObjecting is free and has no "
+        "consequence on your care."
+    ) % {
+        "receipt": receipt,
+        "due_on": formats.date_format(due_on, "DATE_FORMAT"),
+        "url": status_url,
+    }
+    return subject, body
 
 
 @transaction.atomic
@@ -602,7 +616,7 @@ def extend_deadline(
     if timezone.localdate() > first_month_ends:
         raise RefusedAction(
             _("An extension must be notified within the first month (until %(day)s).")
-            % {"day": first_month_ends.strftime("%d/%m/%Y")}
+            % {"day": formats.date_format(first_month_ends, "DATE_FORMAT")}
         )
     now = timezone.now()
     before = request.due_on
@@ -642,15 +656,18 @@ def send_deadline_reminders(*, today: date | None = None) -> int:
         notify(
             _users_with(Role.DPO),
             subject=gettext_lazy("Opposition requests due soon or overdue"),
-            body=_(
-                "%(count)s opposition request(s) without an answer are due within "
-                "%(days)s days, %(overdue)s of them overdue."
-            )
-            % {
-                "count": len(due),
-                "days": settings.EDS_OPPOSITION_REMINDER_DAYS,
-                "overdue": overdue,
-            },
+            body=Message(
+                ngettext_lazy(
+                    "%(count)s opposition request without an answer is due within %(days)s "
+                    "days, %(overdue)s of them overdue.",
+                    "%(count)s opposition requests without an answer are due within %(days)s "
+                    "days, %(overdue)s of them overdue.",
+                    "count",
+                ),
+                count=len(due),
+                days=settings.EDS_OPPOSITION_REMINDER_DAYS,
+                overdue=overdue,
+            ),
             url=reverse("opposition_deadlines"),
         )
         record_event(
@@ -691,14 +708,9 @@ def _record_answer(
         after={"receipt": request.receipt_number, "outcome": outcome, "channel": channel},
     )
     if channel == Channel.EMAIL:
-        answer_pk = answer.pk
-
-        def send() -> None:
-            from access.opposition.letters import email_answer
-
-            email_answer(answer_pk)
-
-        transaction.on_commit(send)
+        # Written and sent by a task after the commit (access.opposition.mail); one the server
+        # refuses is listed for the DPO, who may send it again or post it.
+        queue_mail(kind=ANSWER_MAIL, reference=str(answer.pk), language=settings.LANGUAGE_CODE)
     return answer
 
 

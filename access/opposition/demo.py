@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.utils import timezone
 
 from access.models import Channel, OppositionRequest, RequesterRole, Scope
@@ -74,8 +75,10 @@ def load(
     once. The third, about nobody in the warehouse, is recorded as not matched.
     """
     rows = vault.demo_identities(4)
+    # The first three identities are the sample requests' (the visitor is someone else).
+    taken = {row.person_key for row in rows[:3]}
     if OppositionRequest.objects.exists() or len(rows) < 4:
-        return [], rows[3] if len(rows) >= 4 else None
+        return [], visitor(exclude=taken) if len(rows) >= 4 else None
     created = [
         # The identity officer will find exactly this person.
         submit_online_request(
@@ -151,15 +154,17 @@ def load(
                         "livraisons suivantes et l'équipe du projet est prévenue (OPP-11)."
                     ),
                 )
-    return created, _visitor(exclude={row.person_key for row in rows[:3]}) or rows[3]
+    return created, visitor(exclude=taken)
 
 
-def _visitor(*, exclude: set[str]) -> Any | None:
+def visitor(*, exclude: set[str] = frozenset()) -> Any | None:
     """An identity in the cohort of a published demo project, so that objecting as this person
     visibly changes its dataset: a new version without them replaces the one delivered.
 
-    Chosen in the most common class of sex and birth year of the cohort, which small-cell
-    suppression keeps in the dataset.
+    Chosen in the most common class of sex and birth year of the cohort, and only if that class
+    is at least as large as the small-cell threshold, so that suppression keeps it in the dataset.
+    None when no published project has such a person: ``make run`` then prints no identity
+    rather than one that objecting would not show.
     """
     from collections import Counter
     from datetime import date as day
@@ -189,7 +194,9 @@ def _visitor(*, exclude: set[str]) -> Any | None:
         classes = Counter((sex, year) for _key, sex, year in persons)
         if not classes:
             continue
-        largest = classes.most_common(1)[0][0]
+        largest, size = classes.most_common(1)[0]
+        if size < settings.EDS_SMALL_CELL_THRESHOLD:
+            continue
         keys = [key for key, sex, year in persons if (sex, year) == largest and key not in exclude]
         found = vault.demo_identities(1, among=keys)
         if found:

@@ -35,12 +35,6 @@ CSV_HEADER = [
 ]
 
 
-def _csv_cell(cell: Any) -> str:
-    # Spreadsheet formula injection (as the audit export): a leading = + - @ would be evaluated.
-    text = str(cell)
-    return "'" + text if text[:1] in {"=", "+", "-", "@", "\t", "\r"} else text
-
-
 def export_id(person_key: str) -> str:
     secret = settings.EDS_WAREHOUSE_KEY.encode("utf-8")
     return hmac.new(
@@ -77,12 +71,13 @@ def register_rows(*, by: Any, purpose: str) -> list[dict[str, Any]]:
     return rows
 
 
-def csv_lines(rows: list[dict[str, Any]]) -> Iterator[list[str]]:
+def csv_lines(rows: list[dict[str, Any]]) -> Iterator[list[Any]]:
+    """The table of the CSV and XLSX exports (``eds_portal.exports`` neutralises formulas)."""
     yield CSV_HEADER
     for row in rows:
         values = {**row, "recorded_at": row["recorded_at"].isoformat()}
         values["projects"] = " ".join(row["projects"])
-        yield [_csv_cell("" if values[name] is None else values[name]) for name in CSV_HEADER]
+        yield ["" if values[name] is None else values[name] for name in CSV_HEADER]
 
 
 def fhir_bundle(*, by: Any) -> dict[str, Any]:

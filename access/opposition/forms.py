@@ -10,6 +10,7 @@ from datetime import date
 
 from django import forms
 from django.conf import settings
+from django.forms.boundfield import BoundWidget
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -17,7 +18,7 @@ from access.models import Channel, Outcome, RequesterRole, Scope
 from access.opposition.actions import Intake
 from access.opposition.selectors import objectable_projects
 from projects.models import Project
-from warehouse.reference import association_names
+from warehouse.reference import association_names, associations, departement_names
 
 IDENTITY_FIELDS = (
     "birth_name",
@@ -42,7 +43,9 @@ def _association_choices():
 
 class ProjectChoiceField(forms.ModelMultipleChoiceField):
     def label_from_instance(self, obj):
-        return f"{obj.reference} — {obj.title}"
+        # The published title: the working title is the team's and may say more.
+        page = getattr(obj, "public_page", None)
+        return f"{obj.reference} — {page.title if page else obj.title}"
 
 
 class OppositionForm(forms.Form):
@@ -142,6 +145,37 @@ class OppositionForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["projects"].queryset = objectable_projects()
         self.fields["associations"].choices = _association_choices()
+
+    def association_options(self) -> list[tuple[BoundWidget, str]]:
+        """Each association's checkbox with the words a search finds it by: its name, town,
+        département and postal code (the picker filters on them; the server ignores them)."""
+        rows = associations()
+        departements = departement_names()
+        options = []
+        for checkbox in self["associations"]:
+            row = rows.get(int(checkbox.data["value"]), {})
+            words = [
+                str(checkbox.choice_label),
+                row.get("city", ""),
+                row.get("departement", ""),
+                departements.get(row.get("departement", ""), ""),
+                row.get("postal_code", ""),
+            ]
+            options.append((checkbox, " ".join(word for word in words if word)))
+        return options
+
+    def chosen_associations(self) -> list[str]:
+        """The names of the associations ticked (shown above the list, which may be scrolled)."""
+        names = association_names()
+        chosen = []
+        for value in self["associations"].value() or []:
+            try:
+                name = names.get(int(value))
+            except (TypeError, ValueError):
+                name = None
+            if name:
+                chosen.append(name)
+        return chosen
 
     def clean_birth_date(self):
         value = self.cleaned_data["birth_date"]

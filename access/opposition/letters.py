@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -71,7 +70,7 @@ def addressee_for(answer: Answer, *, by: Any) -> vault.OppositionContact | None:
     if not has_permission(by, Permission.MATCH_IDENTITIES):
         return None
     return vault.opposition_contact(
-        answer.request.receipt_number, purpose=f"postal letter {answer.pk}"
+        answer.request.receipt_number, purpose=f"postal letter {answer.pk}", by=by
     )
 
 
@@ -89,19 +88,18 @@ def letter_pdf(answer: Answer, *, addressee: Any = None) -> bytes:
     return weasyprint.HTML(string=html, url_fetcher=_no_network_fetcher()).write_pdf()
 
 
-def email_answer(answer_pk: int) -> bool:
-    """Sends an answer by e-mail, after the commit that recorded it; False without an address."""
+def answer_email(answer_pk: int, *, language: str = "") -> tuple[str, str, str]:
+    """(subject, body, address) of an answer sent by e-mail; the address from the vault, ""
+    when the requester gave none. Called by the mail task when it sends (access.opposition.mail).
+    """
     answer = _answer(answer_pk)
     contact = vault.opposition_contact(
-        answer.request.receipt_number, purpose=f"e-mail answer {answer.pk}"
+        answer.request.receipt_number, purpose=f"e-mail answer {answer.pk}", by="mail queue"
     )
-    if not contact.email:
-        return False
-    with translation.override(settings.LANGUAGE_CODE):
+    with translation.override(language or settings.LANGUAGE_CODE):
         subject = _("[%(portal)s] Answer to your opposition request %(receipt)s") % {
             "portal": settings.EDS_PORTAL_NAME,
             "receipt": answer.request.receipt_number,
         }
         body = render_to_string(EMAIL_TEMPLATE, letter_context(answer))
-    send_mail(subject, body, None, [contact.email])
-    return True
+    return subject, body, contact.email or ""

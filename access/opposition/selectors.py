@@ -22,11 +22,10 @@ from access.models import (
 )
 from projects.models import Project, ProjectStatus
 
-# Projects a person may object to by name: those the public can know about (approved and
-# beyond, until closed). The transparency portal lists the same ones.
+# Projects a person may object to by name: those the public can know about, that is with a page
+# on the transparency portal, until closed. An approved project whose formalities are not
+# recorded yet has no page: naming it on a public form would publish it early.
 OBJECTABLE_STATUSES = (
-    ProjectStatus.APPROVED,
-    ProjectStatus.FORMALITIES,
     ProjectStatus.PUBLISHED,
     ProjectStatus.ACTIVE,
     ProjectStatus.SUSPENDED,
@@ -34,7 +33,12 @@ OBJECTABLE_STATUSES = (
 
 
 def objectable_projects() -> QuerySet[Project]:
-    return Project.objects.filter(status__in=OBJECTABLE_STATUSES).order_by("reference")
+    """Published projects, with their public page (its title is the one to show)."""
+    return (
+        Project.objects.filter(status__in=OBJECTABLE_STATUSES, public_page__isnull=False)
+        .select_related("public_page")
+        .order_by("reference")
+    )
 
 
 def requests_list() -> QuerySet[OppositionRequest]:

@@ -7,14 +7,14 @@ identity officer's matching; the DPO's deadlines, answers, letters, register and
 
 from __future__ import annotations
 
-import csv
 import json
+import re
 from datetime import datetime, time, timedelta
 
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.utils import timezone
@@ -54,12 +54,16 @@ from access.opposition.selectors import (
 from access.provisioning.propagation import deliveries_for
 from eds_portal.audit import record_event
 from eds_portal.authz import Permission, has_permission
-from eds_portal.middleware import client_ip
+from eds_portal.client_address import client_ip
+from eds_portal.exports import table_response
+from eds_portal.hostile_input import strict_int
 from eds_portal.views.base import PermissionView, PublicView
 from warehouse import vault
 from warehouse.reference import association_names
 
 SENT_KEY = "access:opposition-sent"
+# What a receipt number looks like (OPP-2026-K7QX4M): anything else is not put in the form.
+RECEIPT_SHAPE = re.compile(r"[A-Z]{3}-\d{4}-[A-Z0-9]{4,8}")
 
 # The matching names the fields that agree by code; the identity officer reads their labels.
 AGREEING_FIELDS = {
@@ -135,7 +139,16 @@ class OppositionSentView(PublicView):
         opposition = OppositionRequest.objects.filter(receipt_number=receipt).first()
         if opposition is None:
             return redirect("opposition_form")
-        return TemplateResponse(request, "access/opposition_sent.html", {"req": opposition})
+        return TemplateResponse(
+            request,
+            "access/opposition_sent.html",
+            {
+                "req": opposition,
+                # What happens next, with the deadlines in force (never figures in the text).
+                "window_days": settings.EDS_INFORMATION_WINDOW_DAYS,
+                "deletion_days": settings.EDS_OPPOSITION_DELETION_DAYS,
+            },
+        )
 
 
 class OppositionStatusView(PublicView):
@@ -144,7 +157,12 @@ class OppositionStatusView(PublicView):
     template_name = "access/opposition_status.html"
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        return TemplateResponse(request, self.template_name, {"form": StatusLookupForm()})
+        # "Follow my request" from the receipt (or its e-mail) fills in the receipt number.
+        receipt = request.GET.get("receipt", "").strip().upper()[:20]
+        initial = {"receipt_number": receipt} if RECEIPT_SHAPE.fullmatch(receipt) else {}
+        return TemplateResponse(
+            request, self.template_name, {"form": StatusLookupForm(initial=initial)}
+        )
 
     def post(self, request: HttpRequest) -> HttpResponse:
         form = StatusLookupForm(request.POST)
@@ -163,7 +181,7 @@ class OppositionStatusView(PublicView):
         check = actions.birth_date_check(receipt, form.cleaned_data["birth_date"])
         opposition = (
             OppositionRequest.objects.filter(receipt_number=receipt, kind=Kind.OBJECTION)
-            .prefetch_related("projects", "answers", "withdrawals")
+            .prefetch_related("projects__public_page", "answers", "withdrawals")
             .first()
         )
         if opposition is None or not constant_time_compare(opposition.birth_date_check, check):
@@ -579,18 +597,13 @@ class RegisterCsvView(PermissionView):
 
     def get(self, request: HttpRequest) -> HttpResponse:
         rows = exports.register_rows(by=request.user, purpose="register CSV export")
-
-        class Echo:
-            def write(self, value):
-                return value
-
-        writer = csv.writer(Echo())
-        response = StreamingHttpResponse(
-            (writer.writerow(row) for row in exports.csv_lines(rows)),
-            content_type="text/csv; charset=utf-8",
+        return table_response(
+            request,
+            exports.csv_lines(rows),
+            filename="opposition-register",
+            streaming=True,
+            sheet_title="register",
         )
-        response["Content-Disposition"] = 'attachment; filename="opposition-register.csv"'
-        return response
 
 
 class FhirExportView(PermissionView):
@@ -616,7 +629,10 @@ class OppositionStatisticsView(PermissionView):
 
         this_year = timezone.localdate().year
         raw = request.GET.get("year", "")
-        year = int(raw) if raw.isdigit() and 2000 <= int(raw) <= this_year else this_year
+        # ASCII digits only: "²" and "٣" are digits to Python, not a year.
+        if raw and strict_int(raw) is None:
+            return HttpResponseBadRequest(_("The year is not a number."))
+        year = strict_int(raw, minimum=2000, maximum=this_year) or this_year
         return TemplateResponse(
             request,
             "access/opposition_statistics.html",

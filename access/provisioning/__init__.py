@@ -34,9 +34,19 @@ def register() -> None:
 
     for name in ("close", "withdraw"):
         workflow.register_after_commit(name, _sweep_after_stop)
+    # An approved amendment (GOV-13) is the specification in force: a run delivers it and
+    # replaces the dataset; a project resumed after a suspension catches up the same way.
+    for name in ("approve_amendment", "resume"):
+        workflow.register_after_commit(name, _provision_specification_in_force)
 
 
 def _sweep_after_stop(project_id: int) -> None:
     from access.provisioning import queue
 
     queue.SWEEP_DATASETS.send()  # the workflow calls this hook after the commit already
+
+
+def _provision_specification_in_force(project_id: int) -> None:
+    from access.provisioning.runs import start_run_for_specification_in_force
+
+    start_run_for_specification_in_force(project_id=project_id)

@@ -21,35 +21,38 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from access.models_provisioning import DestructionCertificate, ProvisioningRun, RunStatus
 from access.provisioning import propagation, selectors
 from access.provisioning.runs import RunRefused
 from eds_portal.audit import record_event
-from eds_portal.notifications import in_portal_language, notify
+from eds_portal.authz import Permission, has_permission
+from eds_portal.notifications import Message, notify
 from eds_portal.roles import Role
 from projects.models import ProjectStatus
 
 # --- Downloads (LOG-01) ----------------------------------------------------------------------
 
 
-def record_download(*, run: ProvisioningRun, file_name: str, sha256: str, by: Any) -> None:
-    record_event(
-        action="provisioning.downloaded",
-        actor=by,
-        target=run,
-        after={"project": run.project.reference, "file": file_name, "sha256": sha256},
-    )
+def record_download(
+    *, run: ProvisioningRun, file_name: str, sha256: str, by: Any, token: Any = None
+) -> None:
+    """``token``: the download token a script presented (its id is audited, never its value)."""
+    after = {"project": run.project.reference, "file": file_name, "sha256": sha256}
+    if token is not None:
+        after["download_token"] = token.pk
+    record_event(action="provisioning.downloaded", actor=by, target=run, after=after)
 
 
-def record_refused_download(*, run: ProvisioningRun, file_name: str, refusal: str, by: Any) -> None:
+def record_refused_download(
+    *, run: ProvisioningRun, file_name: str, refusal: str, by: Any, token: Any = None
+) -> None:
     """A named recipient's link refused by the dataset's or the project's state (LOG-01)."""
-    record_event(
-        action="provisioning.download_refused",
-        actor=by,
-        target=run,
-        after={"project": run.project.reference, "file": file_name, "refusal": str(refusal)},
-    )
+    after = {"project": run.project.reference, "file": file_name, "refusal": str(refusal)}
+    if token is not None:
+        after["download_token"] = token.pk
+    record_event(action="provisioning.download_refused", actor=by, target=run, after=after)
 
 
 # --- Supersession: a newer version replaces the earlier datasets ---------------------------
@@ -89,18 +92,20 @@ def supersede_earlier_datasets(run: ProvisioningRun) -> list[int]:
             },
         )
     if earlier:
-        with in_portal_language():
-            subject = _("%(ref)s — earlier dataset replaced") % {"ref": run.project.reference}
-            body = _(
+        subject = Message(
+            gettext_lazy("%(ref)s — earlier dataset replaced"), ref=run.project.reference
+        )
+        body = Message(
+            gettext_lazy(
                 "The dataset of run %(run)s replaces the earlier version(s) of the project "
                 "%(ref)s (run(s) %(old)s). Their download links no longer work and their files "
                 "are destroyed by the portal; destroy every copy you hold of them and use the "
                 "new version only."
-            ) % {
-                "run": run.pk,
-                "ref": run.project.reference,
-                "old": ", ".join(str(old.pk) for old in earlier),
-            }
+            ),
+            run=run.pk,
+            ref=run.project.reference,
+            old=", ".join(str(old.pk) for old in earlier),
+        )
         recipients = {
             user.pk: user for old in earlier for user in selectors.current_recipients(old)
         }
@@ -133,6 +138,16 @@ def destruction_reason_label(certificate: DestructionCertificate) -> str:
     return str(labels.get(certificate.reason, certificate.reason))
 
 
+class _DestructionReason:
+    """A destruction's reason in words, in the language active when it is read."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return destruction_reason_label(DestructionCertificate(reason=self.reason))
+
+
 def destroy_dataset(
     *, run: ProvisioningRun, by: Any = None, reason: str = REASON_ACCESS_ENDED
 ) -> DestructionCertificate:
@@ -149,7 +164,19 @@ def destroy_dataset(
             raise RunRefused([_("This dataset was already destroyed.")])
         folder = Path(locked.dataset_path)
         files = []
-        for entry in [*(locked.manifest or {}).get("files", []), {"name": "manifest.json"}]:
+        listed = [
+            *(locked.manifest or {}).get("files", []),
+            {"name": selectors.MANIFEST, "sha256": locked.manifest_sha256 or None},
+        ]
+        if locked.archive_sha256:
+            listed.append(
+                {
+                    "name": selectors.ARCHIVE,
+                    "bytes": locked.archive_bytes,
+                    "sha256": locked.archive_sha256,
+                }
+            )
+        for entry in listed:
             path = folder / entry["name"]
             found = path.is_file()
             files.append(
@@ -178,37 +205,45 @@ def destroy_dataset(
                 "reason": reason,
             },
         )
-        with in_portal_language():
-            subject = _("%(ref)s — dataset destroyed") % {"ref": locked.project.reference}
-            if reason == REASON_ACCESS_ENDED:
-                body = _(
+        subject = Message(gettext_lazy("%(ref)s — dataset destroyed"), ref=locked.project.reference)
+        if reason == REASON_ACCESS_ENDED:
+            body = Message(
+                gettext_lazy(
                     "The access period of the project %(ref)s has ended: the dataset delivered "
                     "by run %(run)s has been destroyed and a destruction certificate recorded. "
                     "Copies you hold must be destroyed too. A renewal goes through the "
                     "commission (a new decision)."
-                ) % {"ref": locked.project.reference, "run": locked.pk}
-            else:
-                body = _(
+                ),
+                ref=locked.project.reference,
+                run=locked.pk,
+            )
+        else:
+            body = Message(
+                gettext_lazy(
                     "The dataset delivered by run %(run)s of the project %(ref)s has been "
                     "destroyed and a destruction certificate recorded (%(reason)s). Copies you "
                     "hold must be destroyed too."
-                ) % {
-                    "ref": locked.project.reference,
-                    "run": locked.pk,
-                    "reason": destruction_reason_label(DestructionCertificate(reason=reason)),
-                }
+                ),
+                ref=locked.project.reference,
+                run=locked.pk,
+                reason=_DestructionReason(reason),
+            )
         dpos = (
             type(locked.started_by)
             .objects.filter(groups__name=Role.DPO.value, is_active=True)
             .distinct()
         )
         team = [m.user for m in locked.project.memberships.select_related("user")]
+        # The link only for those who may still open the run (a closed project's team may not:
+        # a link to a 404 is a dead end).
+        readers, others = [], []
+        for person in [*dpos, *team, locked.started_by]:
+            may_open = has_permission(person, Permission.VIEW_RUNS, locked)
+            (readers if may_open else others).append(person)
         notify(
-            [*dpos, *team, locked.started_by],
-            subject=subject,
-            body=body,
-            url=reverse("provisioning_run", args=[locked.pk]),
+            readers, subject=subject, body=body, url=reverse("provisioning_run", args=[locked.pk])
         )
+        notify(others, subject=subject, body=body)
         # Inside the transaction: if the files cannot go, no certificate says they did.
         if folder.exists():
             shutil.rmtree(folder)

@@ -29,6 +29,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
@@ -36,6 +37,7 @@ from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from access.models import EntryEffect, OppositionRequest, RegisterEntry, Scope
 from access.models_provisioning import (
@@ -52,13 +54,14 @@ from access.provisioning.runs import build_request
 from eds_portal.audit import record_event
 from eds_portal.authz import has_role
 from eds_portal.errors import Refused
-from eds_portal.notifications import in_portal_language, notify
+from eds_portal.notifications import Message, notify
 from eds_portal.roles import Role
 from projects.models import Project, ProjectStatus, TeamMembership, TeamRole
 
-# OPP-11 "within a set delay": the recipients have this long to delete the rows.
-DELETION_DAYS = 30
 PSEUDONYM_COLUMN = "person_pseudonym"
+# In the OMOP shape, the pseudonym is the person's source value, in the person file only; the
+# other tables carry the person's integer person_id.
+OMOP_PSEUDONYM_COLUMN = "person_source_value"
 _HEX = re.compile(r"[0-9a-f]{32}\Z")
 BATCH = 20_000
 
@@ -89,13 +92,14 @@ def _delivered_batches(run: ProvisioningRun) -> Iterator[list[str]]:
     import pyarrow.parquet as pq
 
     path = Path(run.dataset_path) / "person.parquet"
+    column = pseudonym_column(run)
     if path.is_file():
         parquet = pq.ParquetFile(path)
-        if PSEUDONYM_COLUMN in parquet.schema_arrow.names:
+        if column in parquet.schema_arrow.names:
             # One row per delivered person: the person table is the run's person map.
             return (
                 [value for value in batch.column(0).to_pylist() if value]
-                for batch in parquet.iter_batches(columns=[PSEUDONYM_COLUMN], batch_size=BATCH)
+                for batch in parquet.iter_batches(columns=[column], batch_size=BATCH)
             )
     return _recomputed_batches(run, build_request(run))
 
@@ -109,6 +113,56 @@ def _recomputed_batches(run: ProvisioningRun, request) -> Iterator[list[str]]:
     from warehouse.export import RunPlan, iter_delivered_pseudonyms
 
     yield from iter_delivered_pseudonyms(request, RunPlan.from_dict(run.plan))
+
+
+def pseudonym_column(run: ProvisioningRun) -> str:
+    """The column holding the person pseudonym in the run's files (its delivery shape's)."""
+    from warehouse.export import SpecificationError, person_link_column
+
+    try:
+        return person_link_column(run.decision.approved_specification or {})
+    except SpecificationError:
+        return PSEUDONYM_COLUMN
+
+
+def is_omop(run: ProvisioningRun) -> bool:
+    return pseudonym_column(run) == OMOP_PSEUDONYM_COLUMN
+
+
+def pseudonym_files(run: ProvisioningRun) -> list[str]:
+    """The run's files whose ``person_pseudonym`` column names the persons' rows.
+
+    Read from the manifest kept with the run (the files may be destroyed since): a manifest of
+    format 2 lists every table's columns; one of format 1 had the column in every table about a
+    person when the specification delivered ``person.pseudonym``, and in none otherwise. An
+    empty list: the files cannot tell one person's rows, the dataset can only be deleted whole.
+    """
+    manifest = run.manifest or {}
+    tables = manifest.get("tables")
+    column = pseudonym_column(run)
+    if isinstance(tables, list):
+        return [
+            name
+            for table in tables
+            if isinstance(table, dict) and column in (table.get("columns") or [])
+            for name in table.get("files") or []
+        ]
+    variables = (manifest.get("specification") or {}).get("variables") or []
+    codes = {entry.get("code") if isinstance(entry, dict) else entry for entry in variables}
+    if "person.pseudonym" not in codes:
+        return []
+    rows = manifest.get("rows") or {}
+    return [
+        entry["name"]
+        for entry in manifest.get("files") or []
+        if entry.get("name", "").rsplit(".", 1)[0] in rows
+        and entry["name"].rsplit(".", 1)[0] != "care_site"
+    ]
+
+
+def rows_identifiable(run: ProvisioningRun) -> bool:
+    """Whether a recipient can find one person's rows in the run's files (by pseudonym)."""
+    return bool(pseudonym_files(run))
 
 
 def run_pseudonym(run: ProvisioningRun, person_key: str) -> str:
@@ -239,7 +293,8 @@ def propagate_objection(*, entry_id: int) -> list[Propagation]:
                 replacement=replacements[run.project_id],
                 created_at=now,
                 notified_at=now,
-                due_on=timezone.localdate(now) + timedelta(days=DELETION_DAYS),
+                due_on=timezone.localdate(now)
+                + timedelta(days=settings.EDS_OPPOSITION_DELETION_DAYS),
             )
             record_event(
                 action="provisioning.propagation_recorded",
@@ -336,20 +391,46 @@ def leads_of(project: Project) -> list[Any]:
 def _notify_recipients(propagation: Propagation) -> None:
     run = propagation.run
     reference = run.project.reference
-    with in_portal_language():
-        subject = _("%(ref)s — an objection: pseudonyms to delete") % {"ref": reference}
-        body = _(
-            "A person whose data is in the dataset delivered by run %(run)s of the project "
-            "%(ref)s objects to its reuse (GDPR art. 21). Delete from every copy you hold the "
-            "rows of the pseudonym(s):\n\n%(pseudonyms)s\n\nby %(due)s. A new version of the "
-            "dataset, without this person, is being prepared. The project lead confirms the "
-            "deletion on the portal."
-        ) % {
-            "run": run.pk,
-            "ref": reference,
-            "pseudonyms": "\n".join(propagation.pseudonyms),
-            "due": propagation.due_on.strftime("%d/%m/%Y"),
-        }
+    files = pseudonym_files(run)
+    subject = Message(gettext_lazy("%(ref)s — an objection: pseudonyms to delete"), ref=reference)
+    values = {
+        "run": run.pk,
+        "ref": reference,
+        "pseudonyms": "\n".join(propagation.pseudonyms),
+        "due": propagation.due_on,
+        "column": pseudonym_column(run),
+        "files": ", ".join(files),
+    }
+    if files and is_omop(run):
+        message = gettext_lazy(
+            "A person whose data is in the dataset delivered by run %(run)s of the "
+            "project %(ref)s objects to its reuse (GDPR art. 21). Delete from every copy "
+            "you hold the rows of the pseudonym(s):\n\n%(pseudonyms)s\n\nby %(due)s. The "
+            "dataset is in the OMOP shape: find each pseudonym in the %(column)s column "
+            "of %(files)s, note its person_id, and delete the rows of that person_id in "
+            "every table and in the files you derived from them. A new version of the "
+            "dataset, without this person, is being prepared. The project lead confirms "
+            "the deletion on the portal."
+        )
+    elif files:
+        message = gettext_lazy(
+            "A person whose data is in the dataset delivered by run %(run)s of the "
+            "project %(ref)s objects to its reuse (GDPR art. 21). Delete from every copy "
+            "you hold the rows of the pseudonym(s):\n\n%(pseudonyms)s\n\nby %(due)s. Look "
+            "for them in the %(column)s column of each file (%(files)s) and of the files "
+            "you derived from them. A new version of the dataset, without this person, is "
+            "being prepared. The project lead confirms the deletion on the portal."
+        )
+    else:
+        message = gettext_lazy(
+            "A person whose data is in the dataset delivered by run %(run)s of the "
+            "project %(ref)s objects to its reuse (GDPR art. 21). The files of this "
+            "dataset have no %(column)s column: this person's rows cannot be found in "
+            "them. Delete the whole dataset, every copy and the files derived from it, by "
+            "%(due)s; a new version without this person is being prepared and replaces "
+            "it. The project lead confirms the deletion on the portal."
+        )
+    body = Message(message, **values)
     notify(
         [*selectors.current_recipients(run), *leads_of(run.project)],
         subject=subject,
@@ -369,8 +450,14 @@ def _locked(propagation: Propagation) -> Propagation:
     )
 
 
-def confirm_deletion(*, propagation: Propagation, by: Any) -> Propagation:
-    """The project lead confirms that the pseudonyms' rows were deleted from every copy."""
+def confirm_deletion(
+    *, propagation: Propagation, by: Any, whole_dataset: bool = False
+) -> Propagation:
+    """The project lead confirms that the pseudonyms' rows were deleted from every copy.
+
+    ``whole_dataset``: the lead confirms that every copy of the dataset was deleted, the only
+    confirmation possible when its files cannot tell the person's rows (no pseudonym column).
+    """
     from projects.permissions import is_lead
 
     with transaction.atomic():
@@ -379,6 +466,13 @@ def confirm_deletion(*, propagation: Propagation, by: Any) -> Propagation:
             raise PermissionDenied
         if not locked.is_open:
             raise PropagationRefused(_("This deletion is already settled."))
+        if not whole_dataset and not rows_identifiable(locked.run):
+            raise PropagationRefused(
+                _(
+                    "The files of this dataset have no pseudonym column: the person's rows "
+                    "cannot be told apart. Delete the whole dataset, then confirm that."
+                )
+            )
         locked.status = PropagationStatus.CONFIRMED
         locked.confirmed_at = timezone.now()
         locked.confirmed_by = by
@@ -393,14 +487,29 @@ def confirm_deletion(*, propagation: Propagation, by: Any) -> Propagation:
                 "project": locked.run.project.reference,
                 "run": locked.run_id,
                 "pseudonyms": locked.pseudonyms,
+                "deleted": "dataset" if whole_dataset else "rows",
             },
         )
-        with in_portal_language():
-            subject = _("%(ref)s — deletion confirmed") % {"ref": locked.run.project.reference}
-            body = _(
-                "The lead of the project %(ref)s confirmed the deletion of the rows of an "
-                "objecting person from the dataset of run %(run)s."
-            ) % {"ref": locked.run.project.reference, "run": locked.run_id}
+        reference = locked.run.project.reference
+        subject = Message(gettext_lazy("%(ref)s — deletion confirmed"), ref=reference)
+        if whole_dataset:
+            body = Message(
+                gettext_lazy(
+                    "The lead of the project %(ref)s confirmed that every copy of the dataset "
+                    "of run %(run)s was deleted, after an objection."
+                ),
+                ref=reference,
+                run=locked.run_id,
+            )
+        else:
+            body = Message(
+                gettext_lazy(
+                    "The lead of the project %(ref)s confirmed the deletion of the rows of an "
+                    "objecting person from the dataset of run %(run)s."
+                ),
+                ref=reference,
+                run=locked.run_id,
+            )
         notify(
             _dpos(),
             subject=subject,
@@ -438,13 +547,18 @@ def record_exception(*, propagation: Propagation, by: Any, reason: str) -> Propa
                 "reason": reason,
             },
         )
-        with in_portal_language():
-            subject = _("%(ref)s — exception to a deletion") % {"ref": locked.run.project.reference}
-            body = _(
+        subject = Message(
+            gettext_lazy("%(ref)s — exception to a deletion"), ref=locked.run.project.reference
+        )
+        body = Message(
+            gettext_lazy(
                 "The data protection officer recorded an exception: the rows of the "
                 "pseudonym(s) named earlier for run %(run)s need not be deleted.\n\nReason: "
                 "%(reason)s"
-            ) % {"run": locked.run_id, "reason": reason}
+            ),
+            run=locked.run_id,
+            reason=reason,
+        )
         notify(
             [*selectors.current_recipients(locked.run), *leads_of(locked.run.project)],
             subject=subject,

@@ -68,6 +68,9 @@ class _PropagationView(PermissionView):
             {
                 "propagation": propagation,
                 "run": propagation.run,
+                "pseudonym_column": propagation_module.pseudonym_column(propagation.run),
+                "omop": propagation_module.is_omop(propagation.run),
+                "pseudonym_files": propagation_module.pseudonym_files(propagation.run),
                 "can_confirm": propagation.is_open
                 and is_lead(request.user, propagation.run.project),
                 "can_record_exception": propagation.is_open and can_record_exception,
@@ -87,7 +90,11 @@ class ConfirmDeletionView(_PropagationView):
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         try:
-            propagation_module.confirm_deletion(propagation=self.propagation, by=request.user)
+            propagation_module.confirm_deletion(
+                propagation=self.propagation,
+                by=request.user,
+                whole_dataset=request.POST.get("deleted") == "dataset",
+            )
         except propagation_module.PropagationRefused as refused:
             messages.error(request, str(refused))
         else:

@@ -4,7 +4,9 @@
 becomes downloadable it checks the gates again (an objection received and not matched yet, a
 suspension, the end of access) and the register (OPP-10): an objection registered while the
 parts were written and covering a person of the run rebuilds the parts against the newer
-snapshot (``_rebuild``); otherwise the engine assembles the dataset atomically and ``_published``
+snapshot (``_rebuild``). A run that delivers free text and whose build was not reviewed waits
+there for the data steward's reading of a sample of its scrubbed notes (``text_review``,
+MIN-05); otherwise the engine assembles the dataset atomically and ``_published``
 records it, in one transaction with what the run delivered (``propagation.after_publication``)
 and the supersession of the project's earlier datasets (``delivery``).
 """
@@ -19,24 +21,26 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from access.models_provisioning import ProvisioningRun, RunStatus
-from access.provisioning import delivery, propagation, queue, selectors
+from access.provisioning import delivery, propagation, queue, selectors, text_review
 from access.provisioning.runs import (
     build_request,
     create_parts,
     finish_unsuccessfully,
     heartbeat,
     remove_folder,
+    start_run_for_specification_in_force,
     worker_name,
 )
 from eds_portal.audit import record_event
-from eds_portal.notifications import in_portal_language, notify
+from eds_portal.notifications import Message, notify
 
 
 def publish_run(*, run_id: int, worker: str | None = None) -> bool:
     """Claims a run whose parts are done; re-checks the gates and the register; publishes."""
-    from access.formalities.gates import provisioning_blockers
+    from access.formalities.gates import current_decision, provisioning_blockers
     from access.opposition.register import current_number, current_snapshot
     from warehouse.export import ExportError, RunPlan, plan_run, publish
 
@@ -53,6 +57,24 @@ def publish_run(*, run_id: int, worker: str | None = None) -> bool:
     reasons = provisioning_blockers(run.project)
     if reasons:
         finish_unsuccessfully(run.pk, reasons, action="provisioning.run_refused", worker=worker)
+        return True
+    # MIN-01: only the specification in force leaves. A decision taken while the parts were
+    # written (an approved amendment, a correction) replaces the run by one that executes it.
+    in_force = current_decision(run.project)
+    if in_force is not None and in_force.pk != run.decision_id:
+        finish_unsuccessfully(
+            run.pk,
+            [
+                _(
+                    "The approved specification changed while the run was written (decision "
+                    "%(number)s is in force): a new run executes it."
+                )
+                % {"number": in_force.number}
+            ],
+            action="provisioning.run_refused",
+            worker=worker,
+        )
+        start_run_for_specification_in_force(project_id=run.project_id, template=run)
         return True
     try:
         with heartbeat(ProvisioningRun, run.pk, worker):
@@ -74,8 +96,14 @@ def publish_run(*, run_id: int, worker: str | None = None) -> bool:
                     return _rebuild(run, worker, plan, old, snapshot.number)
                 _record_snapshot_moved(run, worker, snapshot.number)
                 run.register_snapshot = snapshot.number
+            # MIN-05: free text leaves only after the data steward read a sample of it.
+            if text_review.review_needed(run):
+                sample = text_review.draw_sample(run)
+                text_review.hold_for_review(run.pk, worker, sample)
+                return True
             request = build_request(run)
             manifest = publish(request, RunPlan.from_dict(run.plan))
+            digests = dataset_digests(Path(run.dataset_path))
     except ExportError as exc:
         finish_unsuccessfully(run.pk, [str(exc)], action="provisioning.failed", worker=worker)
         return True
@@ -87,7 +115,28 @@ def publish_run(*, run_id: int, worker: str | None = None) -> bool:
             worker=worker,
         )
         raise
-    return _published(run.pk, worker, manifest)
+    return _published(run.pk, worker, manifest, digests)
+
+
+def dataset_digests(folder: Path) -> dict:
+    """The SHA-256 of the published manifest file and of the archive, kept with the run.
+
+    The engine writes the archive with the manifest; a dataset without one (an engine that did
+    not) gets it here, beside its files, before anything is served.
+    """
+    from warehouse.export import manifest as manifest_module
+    from warehouse.export.output import sha256_of
+
+    archive = folder / manifest_module.ARCHIVE
+    if archive.is_file():
+        entry = {"bytes": archive.stat().st_size, "sha256": sha256_of(archive)}
+    else:
+        entry = manifest_module.write_archive(folder)
+    return {
+        "manifest_sha256": sha256_of(folder / manifest_module.MANIFEST),
+        "archive_sha256": entry["sha256"],
+        "archive_bytes": entry["bytes"],
+    }
 
 
 def _record_snapshot_moved(run: ProvisioningRun, worker: str, number: int) -> None:
@@ -143,7 +192,7 @@ def _rebuild(run: ProvisioningRun, worker: str, plan, old: int, new: int) -> boo
     return True
 
 
-def _published(run_id: int, worker: str, manifest: dict) -> bool:
+def _published(run_id: int, worker: str, manifest: dict, digests: dict) -> bool:
     with transaction.atomic():
         locked = (
             ProvisioningRun.objects.select_for_update().select_related("project").get(pk=run_id)
@@ -156,6 +205,9 @@ def _published(run_id: int, worker: str, manifest: dict) -> bool:
         rows = sum(value or 0 for value in (manifest.get("rows") or {}).values())
         locked.status = RunStatus.PUBLISHED
         locked.manifest = manifest
+        locked.manifest_sha256 = digests["manifest_sha256"]
+        locked.archive_sha256 = digests["archive_sha256"]
+        locked.archive_bytes = digests["archive_bytes"]
         locked.rows_done = rows
         locked.rows_expected = rows
         locked.finished_at = timezone.now()
@@ -169,6 +221,9 @@ def _published(run_id: int, worker: str, manifest: dict) -> bool:
                 "project": locked.project.reference,
                 "register_snapshot": locked.register_snapshot,
                 "spec_sha256": locked.spec_sha256,
+                "decision": (manifest.get("decision") or {}).get("number"),
+                "manifest_sha256": locked.manifest_sha256,
+                "archive_sha256": locked.archive_sha256,
                 "key_id": locked.key_id,
                 "files": [
                     {"name": entry["name"], "sha256": entry["sha256"]}
@@ -181,13 +236,16 @@ def _published(run_id: int, worker: str, manifest: dict) -> bool:
         propagation.after_publication(locked)
         superseded = delivery.supersede_earlier_datasets(locked)
         url = reverse("provisioning_run", args=[locked.pk])
-        with in_portal_language():
-            subject = _("%(ref)s — dataset ready") % {"ref": locked.project.reference}
-            body = _(
+        subject = Message(gettext_lazy("%(ref)s — dataset ready"), ref=locked.project.reference)
+        body = Message(
+            gettext_lazy(
                 "The dataset of the project %(ref)s is published. The recipients named in the "
                 "approved specification may download it from the portal, through links valid "
                 "for %(minutes)s minutes, until the end of the access period."
-            ) % {"ref": locked.project.reference, "minutes": settings.EDS_DOWNLOAD_LINK_MINUTES}
+            ),
+            ref=locked.project.reference,
+            minutes=settings.EDS_DOWNLOAD_LINK_MINUTES,
+        )
         notify(
             [*selectors.current_recipients(locked), locked.started_by],
             subject=subject,

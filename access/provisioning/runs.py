@@ -41,6 +41,7 @@ from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from access.models_provisioning import (
     ACTIVE_RUN_STATUSES,
@@ -56,7 +57,7 @@ from access.provisioning.keys import project_key
 from eds_portal.audit import record_event
 from eds_portal.authz import Permission, has_permission
 from eds_portal.errors import Refused
-from eds_portal.notifications import in_portal_language, notify
+from eds_portal.notifications import Message, in_portal_language, notify
 from projects.models import Project
 
 logger = logging.getLogger(__name__)
@@ -180,6 +181,81 @@ def rotate_project_key(*, project: Project, by: Any, reason: str = "") -> Projec
     return generation
 
 
+def start_run_for_specification_in_force(
+    *, project_id: int, template: ProvisioningRun | None = None
+) -> ProvisioningRun | None:
+    """A new approved specification is in force (an approved amendment, GOV-13): a run that
+    executes it replaces the dataset delivered under the former one.
+
+    Queued like the others, on behalf of the data steward who started the dataset being
+    replaced (or ``template``, a run refused because its specification changed), who is told;
+    the gates are checked again when it runs, and its publication supersedes the earlier
+    dataset by the house's rules. Nothing happens if the project receives no data now (a
+    suspended one: when it is resumed), if nothing was delivered under a former specification,
+    or if a run is already under way (one not planned yet executes the specification in force;
+    one planned on a former one is refused at publication and followed by another).
+    """
+    from access.formalities.gates import PROVISIONABLE, current_decision
+
+    with transaction.atomic():
+        project = Project.objects.select_for_update().get(pk=project_id)
+        decision = current_decision(project)
+        if project.status not in PROVISIONABLE or decision is None or not decision.is_favourable:
+            return None
+        if ProvisioningRun.objects.filter(project=project, status__in=ACTIVE_RUN_STATUSES).exists():
+            return None
+        delivered = (
+            ProvisioningRun.objects.filter(
+                project=project,
+                status=RunStatus.PUBLISHED,
+                superseded_by__isnull=True,
+                destruction__isnull=True,
+            )
+            .order_by("-pk")
+            .first()
+        )
+        replaced = delivered or template
+        if replaced is None or (delivered is not None and delivered.decision_id == decision.pk):
+            return None
+        run = ProvisioningRun.objects.create(project=project, started_by=replaced.started_by)
+        record_event(
+            action="provisioning.run_started",
+            actor=None,
+            target=run,
+            after={
+                "project": project.reference,
+                "status": run.status,
+                "reason": "specification_changed",
+                "decision": decision.number,
+                "replaces": replaced.pk,
+            },
+        )
+        queue.PREPARE_RUN.on_commit(run.pk)
+        subject = Message(
+            gettext_lazy("%(ref)s — new run for the specification in force"),
+            ref=project.reference,
+        )
+        body = Message(
+            gettext_lazy(
+                "The approved data specification of the project %(ref)s changed: decision "
+                "%(number)s is in force. Run %(run)s was queued to deliver it and replace the "
+                "dataset of run %(old)s; the gates are checked again when it runs. You are told "
+                "as the data steward who started run %(old)s."
+            ),
+            ref=project.reference,
+            number=decision.number,
+            run=run.pk,
+            old=replaced.pk,
+        )
+        notify(
+            [replaced.started_by],
+            subject=subject,
+            body=body,
+            url=reverse("provisioning_run", args=[run.pk]),
+        )
+    return run
+
+
 def _key_generation(project: Project) -> ProjectKeyGeneration:
     current = selectors.current_key_generation(project)
     if current is not None:
@@ -276,6 +352,7 @@ def build_request(run: ProvisioningRun, *, excluded: frozenset[str] | None = Non
     """The engine's request for a run, rebuilt from the run row by whichever worker needs it."""
     from access.consent.selectors import consenting_persons
     from access.opposition.register import objecting_persons
+    from access.provisioning.text_review import manifest_entry
     from warehouse.export import ExportRequest
 
     project = run.project
@@ -292,6 +369,9 @@ def build_request(run: ProvisioningRun, *, excluded: frozenset[str] | None = Non
         excluded_person_keys=frozenset(excluded),
         allowed_person_keys=allowed,
         register_snapshot=run.register_snapshot,
+        decision_number=run.decision.number,
+        decision_sha256=run.decision.specification_sha256,
+        text_review=manifest_entry(run),
     )
 
 
@@ -422,11 +502,16 @@ def finish_unsuccessfully(
             before={"status": before},
             after={"status": locked.status, "reasons": reasons},
         )
+        if action == "provisioning.run_refused":
+            subject = Message(
+                gettext_lazy("%(ref)s — provisioning refused"), ref=locked.project.reference
+            )
+        else:
+            subject = Message(
+                gettext_lazy("%(ref)s — provisioning failed"), ref=locked.project.reference
+            )
+        # The reasons were written when the run stopped, in the language active then.
         with in_portal_language():
-            if action == "provisioning.run_refused":
-                subject = _("%(ref)s — provisioning refused") % {"ref": locked.project.reference}
-            else:
-                subject = _("%(ref)s — provisioning failed") % {"ref": locked.project.reference}
             body = "\n".join(f"- {reason}" for reason in reasons)
         notify(
             [locked.started_by],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 
+from access.provisioning import summary
 from access.provisioning.selectors import project_runs
 from eds_portal.authz import Permission, has_permission
 from projects.models import Project, ProjectStatus
@@ -18,7 +19,9 @@ def runs_context(request: HttpRequest, project: Project) -> dict | None:
         return None
     if not has_permission(request.user, Permission.VIEW_RUNS, project):
         return None
-    return {"runs": list(project_runs(project)[:20])}
+    runs = list(project_runs(project)[:20])
+    current = summary.in_force(runs)
+    return {"runs": runs, "summary": summary.summary(current) if current else None}
 
 
 def register() -> None:

@@ -22,6 +22,7 @@ S = ProjectStatus
 # Projects the data steward follows: on the way to provisioning, or receiving data.
 FOLLOWED = (S.APPROVED, S.FORMALITIES, S.PUBLISHED, S.ACTIVE)
 MANIFEST = "manifest.json"
+ARCHIVE = "dataset.zip"
 
 
 def dataset_root() -> Path:
@@ -76,6 +77,8 @@ def is_named_recipient(user: Any, run: ProvisioningRun) -> bool:
         named_now = (in_force.approved_specification or {}).get("recipients") or []
         if user.pk not in {int(entry["user_id"]) for entry in named_now if entry.get("user_id")}:
             return False
+    if run.project.status == ProjectStatus.CLOSED:
+        return False  # a closed project's team holds no right on it (projects.permissions)
     return TeamMembership.objects.filter(project_id=run.project_id, user=user).exists()
 
 
@@ -120,15 +123,26 @@ def access_ends_at(run: ProvisioningRun) -> datetime | None:
     """End of access for the run's dataset: the latest end among the favourable decisions.
 
     A renewal is a new decision of the commission: if it extends access, the dataset stays.
+    An approved amendment (GOV-13) sets the access period of the project from then on, shorter
+    or longer: its end is the end, for the datasets delivered before it too.
     """
     from access.formalities.gates import access_ends_at as decision_end
 
     ends = []
+    latest = (
+        Decision.objects.filter(project_id=run.project_id)
+        .in_force()
+        .select_related("version")
+        .first()
+    )
+    if latest is not None and latest.is_favourable and latest.pk != run.decision_id:
+        if latest.version.is_amendment and (
+            run.decision is None or latest.decided_at >= run.decision.decided_at
+        ):
+            return decision_end(latest)
+        ends.append(decision_end(latest))
     if run.decision is not None:
         ends.append(decision_end(run.decision))
-    latest = Decision.objects.filter(project_id=run.project_id).in_force().first()
-    if latest is not None and latest.is_favourable and latest.pk != run.decision_id:
-        ends.append(decision_end(latest))
     ends = [end for end in ends if end is not None]
     return max(ends) if ends else None
 
@@ -142,12 +156,22 @@ def published_not_destroyed() -> QuerySet[ProvisioningRun]:
 # --- Files of a dataset -------------------------------------------------------------------
 
 
-def dataset_files(run: ProvisioningRun) -> list[dict]:
-    """The files a recipient may download: every file of the manifest, then the manifest."""
+def dataset_files(run: ProvisioningRun, *, archive: bool = True) -> list[dict]:
+    """The files a recipient may download: every file of the manifest, then the manifest, then
+    the archive of them all (``dataset.zip``) when the run kept its SHA-256."""
     if run.status != RunStatus.PUBLISHED or not run.manifest or hasattr_destruction(run):
         return []
     files = [dict(entry) for entry in run.manifest.get("files", [])]
-    files.append({"name": MANIFEST, "bytes": None, "sha256": None})
+    files.append({"name": MANIFEST, "bytes": None, "sha256": run.manifest_sha256 or None})
+    if archive and run.archive_sha256:
+        files.append(
+            {
+                "name": ARCHIVE,
+                "bytes": run.archive_bytes,
+                "sha256": run.archive_sha256,
+                "archive": True,
+            }
+        )
     return files
 
 

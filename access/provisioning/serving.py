@@ -9,6 +9,9 @@ refused from that moment, and works again when the state allows it (a resumed pr
 Order of the checks: a stranger learns nothing (404), then the dataset's own state, then the
 project's, then the second factor (SEC-03: every account that downloads patient-level data has
 enrolled a TOTP device and passed it in this login session; an API token never downloads).
+A download token (``download_tokens``) stands for the second factor only: it was created from
+a login session that passed it, for this user and this run, and is valid for a short time;
+every other check is made again at each use.
 """
 
 from __future__ import annotations
@@ -166,11 +169,15 @@ def may_serve(
     file_name: str | None = None,
     *,
     token: bool = False,
+    download_token: Any = None,
     now: datetime | None = None,
 ) -> ServeDecision:
     """May ``file_name`` of ``run`` (or, without a name, its files) go to ``user`` now?
 
     ``token``: the request was authenticated by an API token rather than a login session.
+    ``download_token``: the request presented this download token (a ``DownloadToken``): it
+    replaces the session's second factor if it belongs to ``user`` and ``run`` and is still
+    valid; it never replaces any other check.
     """
     if (
         user is None
@@ -183,6 +190,11 @@ def may_serve(
         return state
     if file_name is not None and selectors.file_path(run, file_name) is None:
         return ServeDecision(Refusal.UNKNOWN)
+    if download_token is not None:
+        bound = download_token.run_id == run.pk and download_token.user_id == user.pk
+        if not bound or not download_token.is_valid(now):
+            return ServeDecision(Refusal.UNKNOWN)
+        return ALLOWED
     missing = second_factor_state(user, token=token)
     if missing == Refusal.TOKEN:
         return ServeDecision(
@@ -201,4 +213,19 @@ def may_serve(
         return ServeDecision(
             missing, _("Enter the code of your authenticator app before downloading any data.")
         )
+    return ALLOWED
+
+
+def may_serve_output(user: Any, item: Any, *, token: bool = False) -> ServeDecision:
+    """Whether a released output (access/outputs) may be served to ``user`` now: a member of
+    the project's team, the output released by two checkers, the second factor passed in this
+    login session. Released outputs are anonymous results: the project's status does not
+    matter, a closed project's team keeps its results."""
+    if not has_permission(user, Permission.DOWNLOAD_RELEASED_OUTPUT, item):
+        return ServeDecision(Refusal.UNKNOWN)
+    missing = second_factor_state(user, token=token)
+    if missing == Refusal.TOKEN:
+        return ServeDecision(missing, _("Sign in to the portal with your second factor."))
+    if missing is not None:
+        return ServeDecision(missing)
     return ALLOWED

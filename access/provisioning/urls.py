@@ -26,9 +26,24 @@ urlpatterns = [
         name="provisioning_run_progress",
     ),
     path(
+        "provisioning/runs/<int:pk>/text-review/",
+        views.TextReviewView.as_view(),
+        name="provisioning_text_review",
+    ),
+    path(
         "provisioning/runs/<int:pk>/cancel/",
         views.CancelRunView.as_view(),
         name="provisioning_run_cancel",
+    ),
+    path(
+        "provisioning/runs/<int:pk>/download-tokens/",
+        views.CreateDownloadTokenView.as_view(),
+        name="provisioning_download_token_create",
+    ),
+    path(
+        "provisioning/runs/<int:pk>/download-tokens/<int:token>/revoke/",
+        views.RevokeDownloadTokenView.as_view(),
+        name="provisioning_download_token_revoke",
     ),
     path(
         "provisioning/download/<str:token>/",
@@ -61,4 +76,10 @@ urlpatterns = [
     path("api/v1/runs/<int:pk>/", api.RunDetail.as_view(), name="api_run"),
     path("api/v1/runs/<int:pk>/cancel/", api.CancelRun.as_view(), name="api_run_cancel"),
     path("api/v1/runs/<int:pk>/files/", api.RunFiles.as_view(), name="api_run_files"),
+    path("api/v1/runs/<int:pk>/files/<str:name>", api.RunFile.as_view(), name="api_run_file"),
+    path(
+        "api/v1/runs/<int:pk>/download-tokens/",
+        api.DownloadTokens.as_view(),
+        name="api_run_download_tokens",
+    ),
 ]

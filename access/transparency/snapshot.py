@@ -20,7 +20,7 @@ from access.formalities.gates import (
     information_window_ends_at,
     published_version,
 )
-from projects.models import AttachmentKind, Project, ProjectStatus
+from projects.models import AmendmentStatus, AttachmentKind, Project, ProjectStatus
 
 S = ProjectStatus
 
@@ -103,6 +103,21 @@ def _data(specification: dict) -> dict[str, Any]:
         "variables": variables,
         "expected_persons": specification.get("expected_persons"),
         "access_months": specification.get("access_months"),
+        "cohort": _cohort(specification.get("criteria") or {}),
+    }
+
+
+def _cohort(criteria: dict[str, Any]) -> dict[str, Any]:
+    """Who may be in the data, as the approved specification's cohort says: the period of care,
+    the area (départements, associations) and the ages, so that a person can tell whether they
+    are concerned. Codes only: the page writes them in words, in its language."""
+    return {
+        "period_start": criteria.get("period_start") or "",
+        "period_end": criteria.get("period_end") or "",
+        "departements": list(criteria.get("departements") or []),
+        "associations": [int(pk) for pk in criteria.get("associations") or []],
+        "age_min": criteria.get("age_min"),
+        "age_max": criteria.get("age_max"),
     }
 
 
@@ -183,7 +198,28 @@ def build_snapshot(
             "sent_to_pds": (results or {}).get("results_sent_to_pds", ""),
         },
         "information_window_days": settings.EDS_INFORMATION_WINDOW_DAYS,
+        "amendments": _amendments(project),
     }
+
+
+def _amendments(project: Project) -> list[dict[str, Any]]:
+    """The amendments the commission decided (GOV-13): number, date, outcome, version; never
+    their reasons. An approved one is what the page shows; a refused one changed nothing."""
+    decided = (
+        project.amendments.filter(status__in=[AmendmentStatus.APPROVED, AmendmentStatus.REFUSED])
+        .select_related("decision", "version")
+        .order_by("number")
+    )
+    return [
+        {
+            "number": amendment.number,
+            "status": amendment.status,
+            "decision": amendment.decision.number,
+            "date": _date(amendment.decision.decided_at),
+            "version": amendment.version.number,
+        }
+        for amendment in decided
+    ]
 
 
 def search_text(snapshot: dict[str, Any]) -> str:

@@ -7,7 +7,6 @@ said at the end of that day (TRA-13).
 
 from __future__ import annotations
 
-import csv
 import logging
 from datetime import date, datetime, time
 from urllib.parse import urlencode
@@ -15,7 +14,14 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib.syndication.views import Feed
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    JsonResponse,
+)
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone, translation
@@ -30,8 +36,10 @@ from access.transparency.snapshot import (
     project_statuses_for,
     public_status,
 )
+from eds_portal.exports import table_response
+from eds_portal.hostile_input import strict_int
 from eds_portal.views.base import PublicView
-from projects.models import Attachment, Recommendation, RegulatoryRoute
+from projects.models import AmendmentStatus, Attachment, Recommendation, RegulatoryRoute
 
 logger = logging.getLogger(__name__)
 
@@ -83,12 +91,61 @@ def _local_label(item: dict) -> str:
     return item.get("label_fr" if french else "label_en") or item.get("code", "")
 
 
+def _area(cohort: dict) -> list[dict]:
+    """The area of the cohort in words: each region with its départements, then associations
+    named by themselves (with their département). Empty: every association, all of France."""
+    from warehouse import reference
+
+    french = (translation.get_language() or "fr").startswith("fr")
+    names = reference.departement_names()
+    region_of = reference.region_of_departement()
+    regions = reference.region_names()
+    by_region: dict[str, list[str]] = {}
+    for code in cohort.get("departements") or []:
+        by_region.setdefault(region_of.get(code, ""), []).append(
+            f"{names.get(code, '')} ({code})" if code in names else code
+        )
+    area = [
+        {
+            "region": (regions.get(region) or ("", ""))[0 if french else 1],
+            "departements": departements,
+        }
+        for region, departements in sorted(by_region.items(), key=lambda item: item[0])
+    ]
+    associations = reference.associations()
+    chosen = [associations[pk] for pk in cohort.get("associations") or [] if pk in associations]
+    if chosen:
+        area.append(
+            {
+                "region": "",
+                "associations": [
+                    f"{row['name']} ({names.get(row['departement'], row['departement'])})"
+                    for row in chosen
+                ],
+            }
+        )
+    return area
+
+
+def _iso_day(value) -> date | None:
+    try:
+        return date.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
+
+
 def snapshot_context(snapshot: dict, project=None) -> dict:
     """The snapshot with its codes turned into words of the current language."""
     formality = snapshot.get("formality") or None
     opinion = snapshot.get("opinion") or {}
     data = snapshot.get("data") or {}
+    # Snapshots published before the cohort was shown have none: the page then says nothing.
+    cohort = data.get("cohort")
     return {
+        "cohort": cohort,
+        "cohort_area": _area(cohort) if cohort is not None else [],
+        "cohort_start": _iso_day((cohort or {}).get("period_start")),
+        "cohort_end": _iso_day((cohort or {}).get("period_end")),
         "s": snapshot,
         "status_label": STATUS_LABELS.get(snapshot.get("status", ""), ""),
         "route_label": _label(RegulatoryRoute, snapshot.get("route", "")),
@@ -104,6 +161,12 @@ def snapshot_context(snapshot: dict, project=None) -> dict:
             (snapshot.get("information") or {}).get("information_mode", ""), ""
         ),
         "results_label": RESULTS_LABELS.get((snapshot.get("results") or {}).get("status", ""), ""),
+        # Decided amendments only (GOV-13); the page words each outcome.
+        "amendments": [
+            entry
+            for entry in snapshot.get("amendments") or []
+            if entry.get("status") in {AmendmentStatus.APPROVED, AmendmentStatus.REFUSED}
+        ],
     }
 
 
@@ -153,6 +216,12 @@ class TransparencyHomeView(PublicView):
                 "opposition_url": opposition_form_url(),
                 "dpo_email": settings.EDS_DPO_EMAIL,
                 "window_days": settings.EDS_INFORMATION_WINDOW_DAYS,
+                # RET-07: the retention periods come from the settings, never from the text.
+                "retention": {
+                    "warehouse_years": settings.EDS_RETENTION_WAREHOUSE_YEARS,
+                    "audit_days": settings.EDS_RETENTION_AUDIT_DAYS,
+                    "closed_opposition_years": settings.EDS_RETENTION_CLOSED_OPPOSITION_YEARS,
+                },
             },
         )
 
@@ -245,13 +314,12 @@ EXPORT_COLUMNS = [
 class TransparencyExportCsvView(PublicView):
     def get(self, request: HttpRequest) -> HttpResponse:
         pages, _query, _status = _listed(request)
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = 'attachment; filename="projects.csv"'
-        writer = csv.DictWriter(response, fieldnames=EXPORT_COLUMNS)
-        writer.writeheader()
+        # Titles and summaries are typed by researchers: formula-looking ones are neutralised.
+        table = [EXPORT_COLUMNS]
         for page in pages:
-            writer.writerow(_row(page, request))
-        return response
+            row = _row(page, request)
+            table.append([row[column] for column in EXPORT_COLUMNS])
+        return table_response(request, table, filename="projects", sheet_title="projects")
 
 
 class TransparencyExportJsonView(PublicView):
@@ -344,6 +412,14 @@ class TransparencyProjectView(PublicView):
         }
         if publication is not None:
             context.update(snapshot_context(publication.snapshot))
+            # TRA-11: the released results the lead listed, as they were listed on that day.
+            from access.outputs.selectors import public_closing_report, public_results
+
+            context["released_results"] = public_results(
+                page.project, until=_end_of(on) if on is not None else None
+            )
+            if on is None:
+                context["closing_report"] = public_closing_report(page.project)
             if on is None:
                 # The current page says where the project stands today.
                 context["status_label"] = STATUS_LABELS[public_status(page.project.status)]
@@ -357,8 +433,12 @@ class InformationNoteView(PublicView):
         page = _page_or_404(reference)
         wanted = request.GET.get("version", "")
         publication = page.current
-        if wanted.isdigit():
-            publication = page.project.publications.filter(number=int(wanted)).first()
+        if wanted:
+            # ASCII digits within 64 bits only: "²" and "٣" are digits to Python, not numbers.
+            number = strict_int(wanted, minimum=1)
+            if number is None:
+                return HttpResponseBadRequest(_("The version is not a number."))
+            publication = page.project.publications.filter(number=number).first()
         note = (publication.snapshot.get("information_note") if publication else None) or None
         if note is None:
             raise Http404

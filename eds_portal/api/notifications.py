@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from eds_portal import notifications
+from eds_portal.api.schema import StrictInput
 from eds_portal.authz import Permission
 from eds_portal.models import Notification
 
@@ -30,7 +31,7 @@ class NotificationSerializer(serializers.ModelSerializer):
         return notification.read_at is not None
 
 
-class MarkReadSerializer(serializers.Serializer):
+class MarkReadSerializer(StrictInput):
     ids = serializers.ListField(
         child=serializers.IntegerField(),
         required=False,

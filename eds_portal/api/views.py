@@ -39,7 +39,9 @@ class MeView(APIView):
 
 
 class AuditEventSerializer(serializers.ModelSerializer):
-    actor_email = serializers.EmailField(source="actor.email", default=None, read_only=True)
+    actor_email = serializers.EmailField(
+        source="actor.email", default=None, read_only=True, allow_null=True
+    )
 
     class Meta:
         model = AuditEvent

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils.cache import add_never_cache_headers
@@ -20,7 +20,7 @@ from rest_framework.authtoken.models import Token
 
 from eds_portal.audit import record_event
 from eds_portal.authz import Permission
-from eds_portal.views.base import PermissionView
+from eds_portal.views.base import AuthenticatedHttpRequest, PermissionView
 
 
 @transaction.atomic
@@ -44,7 +44,9 @@ class ApiTokenView(PermissionView):
     permission = Permission.CREATE_PROJECT
     template_name = "eds_portal/api_token.html"
 
-    def _render(self, request: HttpRequest, *, new_token: str | None = None, status=200):
+    def _render(
+        self, request: AuthenticatedHttpRequest, *, new_token: str | None = None, status=200
+    ):
         existing = Token.objects.filter(user=request.user).values_list("created", flat=True)
         response = TemplateResponse(
             request,
@@ -56,10 +58,10 @@ class ApiTokenView(PermissionView):
         add_never_cache_headers(response)
         return response
 
-    def get(self, request: HttpRequest) -> HttpResponse:
+    def get(self, request: AuthenticatedHttpRequest) -> HttpResponse:
         return self._render(request)
 
-    def post(self, request: HttpRequest) -> HttpResponse:
+    def post(self, request: AuthenticatedHttpRequest) -> HttpResponse:
         action = request.POST.get("action")
         if action == "create":
             token = create_api_token(by=request.user)

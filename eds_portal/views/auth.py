@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from base64 import b32encode
 from io import BytesIO
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 import qrcode
 import qrcode.image.svg
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
@@ -26,7 +28,10 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from eds_portal.actions import confirm_totp_device, pending_totp_device
 from eds_portal.audit import record_event
-from eds_portal.views.base import PUBLIC, AuthenticatedView
+from eds_portal.views.base import PUBLIC, AuthenticatedHttpRequest, AuthenticatedView
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 class EmailAuthenticationForm(AuthenticationForm):
@@ -46,6 +51,14 @@ class LoginView(auth_views.LoginView):
     template_name = "registration/login.html"
     authentication_form = EmailAuthenticationForm
     redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        # Single sign-on buttons, one per configured provider (eds_portal/accounts/oidc.py).
+        context["oidc_providers"] = [
+            (name, config["label"]) for name, config in settings.EDS_OIDC_PROVIDERS.items()
+        ]
+        return context
 
 
 class LogoutView(auth_views.LogoutView):
@@ -70,7 +83,7 @@ class TokenForm(forms.Form):
 
     def clean_token(self) -> str:
         token = self.cleaned_data["token"].replace(" ", "")
-        if not token.isdigit():
+        if not (token.isascii() and token.isdigit()):
             raise forms.ValidationError(_("The code has six digits."))
         return token
 
@@ -99,7 +112,7 @@ class TwoFactorSetupView(AuthenticatedView):
 
     template_name = "registration/two_factor_setup.html"
 
-    def _context(self, request: HttpRequest, form: TokenForm) -> dict:
+    def _context(self, request: AuthenticatedHttpRequest, form: TokenForm) -> dict:
         device = pending_totp_device(user=request.user)
         return {
             "form": form,
@@ -110,7 +123,7 @@ class TwoFactorSetupView(AuthenticatedView):
         }
 
     @staticmethod
-    def _must_verify_first(request: HttpRequest) -> bool:
+    def _must_verify_first(request: AuthenticatedHttpRequest) -> bool:
         # Replacing a device (new phone) needs the current one first: a stolen password
         # alone must not let anyone enrol their own authenticator.
         return (
@@ -118,14 +131,14 @@ class TwoFactorSetupView(AuthenticatedView):
             and request.user.totpdevice_set.filter(confirmed=True).exists()
         )
 
-    def get(self, request: HttpRequest) -> HttpResponse:
+    def get(self, request: AuthenticatedHttpRequest) -> HttpResponse:
         if self._must_verify_first(request):
             return redirect(
                 f"{reverse('two_factor_verify')}?{urlencode({'next': _safe_next(request)})}"
             )
         return TemplateResponse(request, self.template_name, self._context(request, TokenForm()))
 
-    def post(self, request: HttpRequest) -> HttpResponse:
+    def post(self, request: AuthenticatedHttpRequest) -> HttpResponse:
         if self._must_verify_first(request):
             return redirect(
                 f"{reverse('two_factor_verify')}?{urlencode({'next': _safe_next(request)})}"
@@ -160,7 +173,7 @@ def _check_token(device: TOTPDevice, token: str) -> str:
     return "ok" if device.verify_token(token) else "wrong"
 
 
-def _error_for(outcome: str) -> str:
+def _error_for(outcome: str) -> StrOrPromise:
     if outcome == "throttled":
         return _("Too many wrong codes: wait a few seconds, then enter the code now shown.")
     return _(
@@ -175,7 +188,7 @@ class TwoFactorVerifyView(AuthenticatedView):
 
     template_name = "registration/two_factor_verify.html"
 
-    def get(self, request: HttpRequest) -> HttpResponse:
+    def get(self, request: AuthenticatedHttpRequest) -> HttpResponse:
         if not request.user.totpdevice_set.filter(confirmed=True).exists():
             return redirect(
                 f"{reverse('two_factor_setup')}?{urlencode({'next': _safe_next(request)})}"
@@ -184,7 +197,7 @@ class TwoFactorVerifyView(AuthenticatedView):
             request, self.template_name, {"form": TokenForm(), "next": _safe_next(request)}
         )
 
-    def post(self, request: HttpRequest) -> HttpResponse:
+    def post(self, request: AuthenticatedHttpRequest) -> HttpResponse:
         form = TokenForm(request.POST)
         if form.is_valid():
             outcome = "wrong"

@@ -7,15 +7,18 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponseBase
 from django.views import View
 
 from eds_portal.authz import Permission, has_permission
 from eds_portal.middleware import PUBLIC_PAGE_ATTRIBUTE
+
+if TYPE_CHECKING:
+    from eds_portal.models import User
 
 PUBLIC = "public"
 AUTHENTICATED = "authenticated"
@@ -30,10 +33,16 @@ class PublicView(View):
         super().setup(request, *args, **kwargs)
 
 
+class AuthenticatedHttpRequest(HttpRequest):
+    """For the type checker: the request of an ``AuthenticatedView``'s handlers has an account."""
+
+    user: User
+
+
 class AuthenticatedView(View):
     access: ClassVar[str | Permission] = AUTHENTICATED
 
-    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponseBase:
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
         return super().dispatch(request, *args, **kwargs)
@@ -47,7 +56,7 @@ class PermissionView(AuthenticatedView):
         if "permission" in cls.__dict__:
             cls.access = cls.permission
 
-    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponseBase:
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
         if not has_permission(request.user, self.permission):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
@@ -47,12 +47,27 @@ class NotificationListView(AuthenticatedView):
 
 
 class NotificationOpenView(AuthenticatedView):
-    """Follows one of my notifications' link and marks it read."""
+    """One of my notifications: GET shows it and changes nothing (a third-party page could
+    make the browser open it); POST marks it read and follows its link."""
 
-    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+    template_name = "notifications/detail.html"
+
+    def _notification(self, request: HttpRequest, pk: int):
         notification = notifications.of(request.user).filter(pk=pk).first()
         if notification is None:
             raise Http404
+        return notification
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        notification = self._notification(request, pk)
+        return TemplateResponse(
+            request,
+            self.template_name,
+            {"notification": notification, "link": notifications.safe_link(notification)},
+        )
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        notification = self._notification(request, pk)
         notifications.mark_read(request.user, [notification.pk])
         return redirect(notifications.safe_link(notification) or "notifications")
 
@@ -66,7 +81,7 @@ class NotificationBadgeView(AuthenticatedView):
 
     template_name = "notifications/_badge.html"
 
-    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponseBase:
         if not request.user.is_authenticated:
             raise PermissionDenied
         return super().dispatch(request, *args, **kwargs)

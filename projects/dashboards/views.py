@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
 
 from django import forms
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from eds_portal.audit import record_event
-from eds_portal.authz import Permission
+from eds_portal.authz import Permission, has_permission, has_role
+from eds_portal.exports import table_response
+from eds_portal.roles import Role
 from eds_portal.views.base import PermissionView
 from projects.dashboards.charts import durations_chart
+from projects.dashboards.sections import render_pipeline_sections
 from projects.dashboards.selectors import (
     LIFE_ORDER,
     PIPELINE_STATUSES,
@@ -80,28 +82,36 @@ class PipelineView(PermissionView):
             return TemplateResponse(
                 request, self.template_name, {**context, "groups": None}, status=400
             )
-        groups = pipeline(status=status)
+        groups = [group for group in pipeline(status=status) if group.rows]
         return TemplateResponse(
             request,
             self.template_name,
             {
                 **context,
-                "groups": [group for group in groups if group.rows],
+                "groups": groups,
+                "openable": _openable(request.user, groups),
+                "sections": render_pipeline_sections(request),
                 "querystring": f"status={status}" if status else "",
                 "now": timezone.now(),
             },
         )
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
+def _openable(user, groups) -> set[int]:
+    """The pipeline's projects whose page the user may open: the others are listed without a
+    link (the chair sees the whole pipeline, not every file)."""
+    from projects.views import visible_projects
 
-
-def _neutralise(cell) -> str:
-    # Spreadsheet formula injection: a title starting with = + - @ would be evaluated.
-    text = "" if cell is None else str(cell)
-    return "'" + text if text[:1] in {"=", "+", "-", "@", "\t", "\r"} else text
+    if not has_permission(user, Permission.VIEW_PROJECT):
+        return set()
+    ids = {row.project_id for group in groups for row in group.rows}
+    if has_role(user, Role.SECRETARIAT, Role.DPO):
+        return ids  # they open every file: no query
+    return {
+        project.pk
+        for project in visible_projects(user).filter(pk__in=ids)
+        if has_permission(user, Permission.VIEW_PROJECT, project)
+    }
 
 
 CSV_COLUMNS = [
@@ -149,13 +159,14 @@ class PipelineExportView(PermissionView):
             actor=request.user,
             after={"status": status or "", "rows": len(rows)},
         )
-        writer = csv.writer(_Echo())
-        lines = (writer.writerow([_neutralise(cell) for cell in row]) for row in _csv_rows(rows))
         stamp = timezone.localtime().strftime("%Y%m%d-%H%M%S")
-        return StreamingHttpResponse(
-            lines,
-            content_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="pipeline-{stamp}.csv"'},
+        # Titles are typed by researchers: formula-looking ones are neutralised.
+        return table_response(
+            request,
+            _csv_rows(rows),
+            filename=f"pipeline-{stamp}",
+            streaming=True,
+            sheet_title="pipeline",
         )
 
 

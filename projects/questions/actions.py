@@ -15,11 +15,12 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from eds_portal.audit import record_event
 from eds_portal.authz import Permission, has_permission
 from eds_portal.errors import Refused
-from eds_portal.notifications import in_portal_language, notify
+from eds_portal.notifications import Message, notify
 from eds_portal.roles import Role
 from projects.models import Project, ProjectStatus, Question, RapporteurAssignment
 from projects.questions.permissions import ASKING_STATUSES
@@ -49,7 +50,7 @@ def _clean_body(body: str, *, empty_message: str) -> str:
 
 
 def _check_open_for_questions(project: Project) -> None:
-    if project.status not in ASKING_STATUSES:
+    if project.review_status not in ASKING_STATUSES:
         message = _(
             "Questions are possible only while the commission reviews the file (now “%(status)s”)."
         )
@@ -87,12 +88,16 @@ def ask_question(*, project: Project, by: Any, body: str, show_author: bool = Fa
         },
     )
     team = get_user_model().objects.filter(project_memberships__project=locked, is_active=True)
-    with in_portal_language():
-        subject = _("%(ref)s — a question from the commission") % {"ref": locked.reference}
-        body_text = _(
+    subject = Message(
+        gettext_lazy("%(ref)s — a question from the commission"), ref=locked.reference
+    )
+    body_text = Message(
+        gettext_lazy(
             "The commission asked a question about “%(title)s”. The lead or a co-investigator "
             "answers it on the project's page."
-        ) % {"title": locked.title}
+        ),
+        title=locked.title,
+    )
     notify(team, subject=subject, body=body_text, url=thread_url(locked))
     return question
 
@@ -146,14 +151,14 @@ def answer_question(*, question: Question, by: Any, body: str) -> Question:
             "version": answer.version.number if answer.version else None,
         },
     )
-    with in_portal_language():
-        subject = _("%(ref)s — the team answered a question") % {"ref": locked.reference}
-        body_text = _(
+    subject = Message(gettext_lazy("%(ref)s — the team answered a question"), ref=locked.reference)
+    body_text = Message(
+        gettext_lazy(
             "The team of “%(title)s” answered a question of the commission asked on %(when)s."
-        ) % {
-            "title": locked.title,
-            "when": timezone.localtime(question.created_at).strftime("%d/%m/%Y"),
-        }
+        ),
+        title=locked.title,
+        when=timezone.localdate(question.created_at),
+    )
     notify(
         _answer_recipients(locked, question, by),
         subject=subject,

@@ -14,6 +14,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from eds_portal.api.schema import StrictInput
 from eds_portal.authz import Permission
 from eds_portal.errors import refusal_detail
 from projects.api import PK, DetailSerializer, RefusedSerializer, _project_or_404
@@ -47,14 +48,14 @@ class QuestionSerializer(MessageSerializer):
     answers = MessageSerializer(many=True)
 
 
-class AskSerializer(serializers.Serializer):
+class AskSerializer(StrictInput):
     body = serializers.CharField(max_length=MAX_MESSAGE_LENGTH)
     show_author = serializers.BooleanField(
         default=False, help_text="Sign with my name; otherwise the team reads “The commission”."
     )
 
 
-class AnswerSerializer(serializers.Serializer):
+class AnswerSerializer(StrictInput):
     body = serializers.CharField(max_length=MAX_MESSAGE_LENGTH)
 
 

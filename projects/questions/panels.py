@@ -22,7 +22,7 @@ def project_section(request: HttpRequest, project: Project) -> dict[str, Any] | 
     """On the project's page: how many questions, how many open, and the link to the thread."""
     user = request.user
     tally = counts(project)
-    can_ask = project.status in ASKING_STATUSES and has_permission(
+    can_ask = project.review_status in ASKING_STATUSES and has_permission(
         user, Permission.ASK_QUESTION, project
     )
     if not tally["total"] and not can_ask:
@@ -33,7 +33,7 @@ def project_section(request: HttpRequest, project: Project) -> dict[str, Any] | 
         "open": tally["open"],
         "can_ask": can_ask,
         "is_team": is_member(user, project),
-        "can_answer": project.status in ASKING_STATUSES
+        "can_answer": project.review_status in ASKING_STATUSES
         and has_permission(user, Permission.ANSWER_QUESTION, project),
         "changes_requested": project.status == ProjectStatus.CHANGES_REQUESTED,
         "can_revise": can_edit(user, project),

@@ -50,7 +50,7 @@ class QuestionThreadView(ProjectView):
     ) -> HttpResponse:
         project = self.project
         user = request.user
-        window_open = project.status in ASKING_STATUSES
+        window_open = project.review_status in ASKING_STATUSES
         can_ask = window_open and has_permission(user, Permission.ASK_QUESTION, project)
         can_answer = window_open and has_permission(user, Permission.ANSWER_QUESTION, project)
         messages_ = thread(project, user)

@@ -3,7 +3,12 @@
 
 def register() -> None:
     """Called by ProjectsConfig.ready: object rules, home panels, page sections."""
-    from projects.review import panels, permissions
+    from projects import interest_views
+    from projects.review import experts, panels, permissions
 
     permissions.register()
+    # External experts: a per-object grant on one file (django-guardian).
+    experts.register()
     panels.register()
+    # Withdrawals of declared interests: the secretariat's answers to the members' requests.
+    interest_views.register()

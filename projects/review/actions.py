@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy
 from eds_portal.audit import record_event
 from eds_portal.authz import Permission, has_permission, is_commission
 from eds_portal.errors import Refused
-from eds_portal.notifications import notify
+from eds_portal.notifications import Message, notify
 from eds_portal.roles import Role
 from projects.conflicts import declaration_of, may_read_file
 from projects.models import (
@@ -32,6 +32,7 @@ from projects.models import (
     Review,
     VariableReview,
     VariableVerdict,
+    review_stage_q,
 )
 from projects.review.selectors import (
     ASSIGNABLE_STATUSES,
@@ -68,19 +69,13 @@ class ReviewInvalid(Exception):
         self.errors = errors
 
 
-class _Message:
-    """A message formatted when rendered, so in the portal's language (``notify`` renders it)."""
-
-    def __init__(self, template: Any, **params: Any) -> None:
-        self.template = template
-        self.params = params
-
-    def __str__(self) -> str:
-        return str(self.template) % {key: str(value) for key, value in self.params.items()}
+# Formatted when rendered: ``notify`` writes it in each recipient's language.
+_Message = Message
 
 
-def _day(value: datetime.date) -> str:
-    return value.strftime("%d/%m/%Y")
+def _day(value: datetime.date) -> datetime.date:
+    # A date, not a text: the message writes it the reader's way when it is rendered.
+    return value
 
 
 def _today(today: datetime.date | None) -> datetime.date:
@@ -109,7 +104,7 @@ def assignment_refusals(
     reasons = []
     if not has_permission(by, Permission.ASSIGN_RAPPORTEURS):
         reasons.append(_("Your role does not allow assigning rapporteurs."))
-    if project.status not in ASSIGNABLE_STATUSES:
+    if project.review_status not in ASSIGNABLE_STATUSES:
         reasons.append(_("Rapporteurs are assigned only to a file under review."))
     if member is None or not member.is_active or not is_commission(member):
         reasons.append(_("Only an active commission member can be rapporteur."))
@@ -293,16 +288,21 @@ def reopen_assignments(*, project: Project, version: ProtocolVersion, by: Any) -
 
 def review_refusals(project: Project, user: Any) -> list[str]:
     """Why this user cannot write a review of this file now."""
+    from projects.review.experts import expert_may_read, is_expert_on
+
     reasons = []
-    if not has_permission(user, Permission.REVIEW_PROJECT):
-        return [_("Your role does not allow reviewing.")]
-    if not RapporteurAssignment.objects.filter(
+    rapporteur = RapporteurAssignment.objects.filter(
         project=project, member=user, removed_at__isnull=True
-    ).exists():
+    ).exists()
+    # An external expert reviews through their grant on this one file, without a role.
+    expert = not rapporteur and is_expert_on(user, project)
+    if not expert and not has_permission(user, Permission.REVIEW_PROJECT):
+        return [_("Your role does not allow reviewing.")]
+    if not rapporteur and not expert:
         reasons.append(_("You are not rapporteur of this file."))
-    elif not may_read_file(user, project):
+    elif not (may_read_file(user, project) if rapporteur else expert_may_read(user, project)):
         reasons.append(_("Declare your interests in this file before reading it."))
-    if project.status not in REVIEWABLE_STATUSES:
+    if project.review_status not in REVIEWABLE_STATUSES:
         reasons.append(_("This file is not waiting for reviews."))
     return reasons
 
@@ -472,6 +472,11 @@ def submit_review(*, project: Project, by: Any) -> Review:
     RapporteurAssignment.objects.filter(project=locked, member=by, removed_at__isnull=True).update(
         completed_at=now
     )
+    # An external expert's work is done: their grant on the file ends (audited).
+    from projects.models import ExpertGrantEnd
+    from projects.review.experts import end_expert_grant
+
+    end_expert_grant(project=locked, expert=by, reason=ExpertGrantEnd.REVIEW_SUBMITTED, by=by)
     record_event(
         action="review.submitted",
         actor=by,
@@ -517,10 +522,10 @@ def send_review_reminders(*, today: datetime.date | None = None) -> dict[str, in
         RapporteurAssignment.objects.filter(
             removed_at__isnull=True,
             completed_at__isnull=True,
-            project__status__in=list(REVIEWABLE_STATUSES),
             due_date__lte=today + datetime.timedelta(days=days),
         )
         .filter(reminded_after_at__isnull=True)
+        .filter(review_stage_q(REVIEWABLE_STATUSES, prefix="project__"))
         .values_list("pk", flat=True)
     )
     for pk in candidates:

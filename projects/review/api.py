@@ -19,17 +19,20 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from eds_portal.api.schema import StrictInput
 from eds_portal.authz import Permission
 from eds_portal.errors import Refused, refusal_detail
 from projects.actions import declare_interest
 from projects.api import PK, DetailSerializer, _project_or_404
-from projects.conflicts import REVIEW_STATUSES, automatic_conflict, declaration_of
+from projects.conflicts import REVIEW_STATUSES, automatic_conflict, declaration_of, parties
 from projects.models import (
+    InterestWithdrawal,
     Project,
     RapporteurAssignment,
     Recommendation,
     Review,
     VariableVerdict,
+    WithdrawalStatus,
 )
 from projects.review import selectors
 from projects.review.actions import (
@@ -101,12 +104,12 @@ class RapporteursSerializer(serializers.Serializer):
     candidates = RapporteurCandidateSerializer(many=True)
 
 
-class AssignSerializer(serializers.Serializer):
+class AssignSerializer(StrictInput):
     member = serializers.IntegerField(help_text="The commission member's user id.")
     due_date = serializers.DateField(help_text="A future date (YYYY-MM-DD).")
 
 
-class DueDateSerializer(serializers.Serializer):
+class DueDateSerializer(StrictInput):
     due_date = serializers.DateField(help_text="A future date (YYYY-MM-DD).")
 
 
@@ -135,7 +138,7 @@ def _text(**kwargs) -> serializers.CharField:
     )
 
 
-class ReviewInputSerializer(serializers.Serializer):
+class ReviewInputSerializer(StrictInput):
     """The whole review as typed; what is absent is stored empty."""
 
     scientific_quality = _text()
@@ -229,6 +232,14 @@ class VersionReviewsSerializer(serializers.Serializer):
     summary = VariableSummarySerializer(many=True)
 
 
+class PartySerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(
+        choices=["controller", "joint_controllers", "processors", "funders", "platform", "team"]
+    )
+    label = serializers.CharField()
+    names = serializers.ListField(child=serializers.CharField())
+
+
 class InterestSerializer(serializers.Serializer):
     declared = serializers.BooleanField()
     has_interest = serializers.BooleanField(allow_null=True)
@@ -236,9 +247,20 @@ class InterestSerializer(serializers.Serializer):
     automatic_conflict = serializers.CharField(
         allow_null=True, help_text="Why the caller is conflicted whatever they declare."
     )
+    parties = PartySerializer(
+        many=True,
+        help_text="Every party of the protocol that may create a conflict: controllers, "
+        "processors, funders, analysis platform, the team's organisations.",
+    )
+    withdrawal_status = serializers.ChoiceField(
+        choices=WithdrawalStatus.choices,
+        allow_null=True,
+        help_text="My latest request to withdraw a declared interest "
+        "(.../interests/withdrawal/); a pending one leaves the interest standing.",
+    )
 
 
-class InterestInputSerializer(serializers.Serializer):
+class InterestInputSerializer(StrictInput):
     has_interest = serializers.BooleanField()
     description = serializers.CharField(
         required=False,
@@ -599,11 +621,22 @@ class InterestDeclaration(APIView):
 
     def _state(self, request, project: Project) -> dict[str, Any]:
         declaration = declaration_of(request.user, project)
+        withdrawal = (
+            InterestWithdrawal.objects.filter(project=project, member=request.user)
+            .order_by("-requested_at", "-pk")
+            .values_list("status", flat=True)
+            .first()
+        )
         return {
             "declared": declaration is not None,
             "has_interest": declaration.has_interest if declaration else None,
             "declared_at": declaration.declared_at if declaration else None,
             "automatic_conflict": automatic_conflict(request.user, project),
+            "parties": [
+                {"kind": p.kind, "label": str(p.label), "names": list(p.names)}
+                for p in parties(project)
+            ],
+            "withdrawal_status": withdrawal,
         }
 
     @extend_schema(
@@ -617,6 +650,8 @@ class InterestDeclaration(APIView):
 
     @extend_schema(
         summary="Declare my interests in this file; a new declaration replaces the previous one",
+        description="A declared interest is not undone here (409): ask the secretariat through "
+        "POST .../interests/withdrawal/; the conflict stands until it accepts.",
         parameters=[PK],
         request=InterestInputSerializer,
         responses={

@@ -12,6 +12,8 @@ from django.utils.translation import gettext_lazy as _
 from projects.models import ProtocolVersion, Recommendation, VariableVerdict
 from projects.review.actions import MAX_REASON_LENGTH, MAX_TEXT_LENGTH, TEXT_FIELDS
 from projects.review.selectors import Candidate, requested_variables
+from projects.sections import delivery_shape_of
+from warehouse import catalogue
 
 
 class DateInput(forms.DateInput):
@@ -47,6 +49,23 @@ class AssignForm(forms.Form):
             for c in candidates
             if c.assignable
         ]
+
+    def clean_due_date(self):
+        return _future(self.cleaned_data["due_date"])
+
+
+class ExpertInviteForm(forms.Form):
+    email = forms.EmailField(
+        label=_("E-mail address of the expert"),
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "off"}),
+        help_text=_("An address with no account creates one from the link."),
+    )
+    due_date = forms.DateField(
+        label=_("Due date of the review"),
+        widget=DateInput(),
+        help_text=_("A date in the future."),
+    )
 
     def clean_due_date(self):
         return _future(self.cleaned_data["due_date"])
@@ -118,20 +137,39 @@ class ReviewForm(forms.Form):
         # Texts first, in their order, then the recommendation and the notes.
         self.order_fields([*TEXT_FIELDS, "recommendation", "private_notes"])
         self.requested = requested_variables(version)
+        self.delivery_shape = delivery_shape_of((version.content or {}).get("data_request"))
         for item in self.requested:
+            # The warning on a requested time of day is read with the verdict it bears on.
+            note = catalogue.reidentification_note(item.generalisation)
             self.fields[f"verdict__{item.code}"] = forms.ChoiceField(
                 label=_("Verdict on “%(label)s”") % {"label": item.label},
                 required=False,
                 choices=VariableVerdict.choices,
                 widget=forms.RadioSelect,
+                help_text=_("Re-identification risk of “%(option)s”: %(note)s")
+                % {"option": item.generalisation_label, "note": note}
+                if note
+                else "",
             )
             coarser = item.coarser
             if coarser:
+                help_text = [
+                    str(_("Only with the verdict “approve with a coarser generalisation”."))
+                ]
+                for option in coarser:
+                    option_note = catalogue.reidentification_note(option)
+                    if option_note:
+                        help_text.append(
+                            str(
+                                _("Re-identification risk of “%(option)s”: %(note)s")
+                                % {"option": option.label, "note": option_note}
+                            )
+                        )
                 self.fields[f"generalisation__{item.code}"] = forms.ChoiceField(
                     label=_("Coarser generalisation for “%(label)s”") % {"label": item.label},
                     required=False,
                     choices=[("", _("Choose"))] + [(g.value, g.label) for g in coarser],
-                    help_text=_("Only with the verdict “approve with a coarser generalisation”."),
+                    help_text=" ".join(help_text),
                 )
             self.fields[f"reason__{item.code}"] = forms.CharField(
                 label=_("Reason for “%(label)s”") % {"label": item.label},

@@ -61,9 +61,9 @@ def review_section(request: HttpRequest, project: Project) -> dict | None:
             for a in assignments
         ],
         "minimum": settings.EDS_MIN_RAPPORTEURS,
-        "lacking": project.status in selectors.ASSIGNABLE_STATUSES
+        "lacking": project.review_status in selectors.ASSIGNABLE_STATUSES
         and len(assignments) < settings.EDS_MIN_RAPPORTEURS,
-        "can_assign": can_assign and project.status in selectors.ASSIGNABLE_STATUSES,
+        "can_assign": can_assign and project.review_status in selectors.ASSIGNABLE_STATUSES,
         "can_read": can_read,
         "my_assignment": mine,
         "can_review": mine is not None and has_permission(user, Permission.REVIEW_PROJECT, project),

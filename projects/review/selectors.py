@@ -26,6 +26,7 @@ from projects.models import (
     Review,
     VariableReview,
     VariableVerdict,
+    review_stage_q,
 )
 from warehouse import catalogue
 from warehouse.catalogue import Generalisation
@@ -38,14 +39,7 @@ ASSIGNABLE_STATUSES = frozenset({ProjectStatus.UNDER_REVIEW, ProjectStatus.CHANG
 # requested the team is revising: the next review is of the revised version.
 REVIEWABLE_STATUSES = frozenset({ProjectStatus.UNDER_REVIEW})
 
-# From the finest to the coarsest, per family of generalisations. A variable's allowed
-# generalisations all belong to one family (a place may also be delivered exact).
-COARSENESS: tuple[tuple[Generalisation, ...], ...] = (
-    (G.EXACT, G.SHIFTED_DATE, G.WEEK, G.MONTH),
-    (G.YEAR, G.FIVE_YEAR_BAND),
-    (G.EXACT, G.DEPARTEMENT, G.REGION),
-    (G.SCRUBBED, G.EXCLUDED),
-)
+COARSENESS = catalogue.COARSENESS
 
 
 def is_coarser(proposed: str, requested: str) -> bool:
@@ -293,7 +287,7 @@ def reviews_by_version(project: Project) -> list[dict[str, Any]]:
 def lacking_rapporteurs():
     """Files under review with fewer active rapporteurs than required."""
     return (
-        Project.objects.filter(status__in=list(ASSIGNABLE_STATUSES))
+        Project.objects.filter(review_stage_q(ASSIGNABLE_STATUSES))
         .annotate(
             rapporteur_count=Count(
                 "assignments", filter=Q(assignments__removed_at__isnull=True), distinct=True
@@ -308,7 +302,8 @@ def overdue_assignments(*, today: datetime.date | None = None):
     today = today or timezone.localdate()
     return (
         open_assignments()
-        .filter(due_date__lt=today, project__status__in=list(REVIEWABLE_STATUSES))
+        .filter(due_date__lt=today)
+        .filter(review_stage_q(REVIEWABLE_STATUSES, prefix="project__"))
         .select_related("project", "member")
         .order_by("due_date", "pk")
     )
@@ -321,9 +316,9 @@ def my_assignments(user: Any):
     )
     return (
         RapporteurAssignment.objects.filter(
+            review_stage_q(ASSIGNABLE_STATUSES, prefix="project__"),
             member=user,
             removed_at__isnull=True,
-            project__status__in=list(ASSIGNABLE_STATUSES),
         )
         .select_related("project")
         .annotate(declared=Exists(declared))
@@ -338,9 +333,9 @@ def my_draft_reviews(user: Any):
     )
     return (
         Review.objects.filter(
+            review_stage_q(REVIEWABLE_STATUSES, prefix="project__"),
             reviewer=user,
             submitted_at__isnull=True,
-            project__status__in=list(REVIEWABLE_STATUSES),
         )
         .exclude(Exists(newer))
         .select_related("project", "version")
@@ -351,7 +346,7 @@ def my_draft_reviews(user: Any):
 def files_to_declare(user: Any) -> list[Project]:
     """Files in review on which the member has not declared yet (automatic conflicts aside)."""
     undeclared = list(
-        Project.objects.filter(status__in=list(ASSIGNABLE_STATUSES))
+        Project.objects.filter(review_stage_q(ASSIGNABLE_STATUSES))
         .exclude(conflict_declarations__member=user)
         .prefetch_related("memberships__user")
         .order_by("updated_at", "pk")[:200]

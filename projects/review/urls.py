@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from projects.review import api, views
+from projects.review import api, expert_views, views
 
 urlpatterns = [
     path(
@@ -21,6 +21,13 @@ urlpatterns = [
         name="review_rapporteur_due_date",
     ),
     path("projects/<int:pk>/review/", views.MyReviewView.as_view(), name="review_mine"),
+    # External experts (a per-object grant on one file): the secretariat's page, the link.
+    path("projects/<int:pk>/experts/", expert_views.ExpertsView.as_view(), name="review_experts"),
+    path(
+        "experts/invitations/<str:token>/",
+        expert_views.ExpertInvitationView.as_view(),
+        name="expert_invitation",
+    ),
     path("projects/<int:pk>/reviews/", views.ReviewListView.as_view(), name="review_list"),
     path(
         "commission/my-files/",
@@ -49,5 +56,36 @@ urlpatterns = [
         "api/v1/projects/<int:pk>/interests/",
         api.InterestDeclaration.as_view(),
         name="api_review_interests",
+    ),
+]
+
+# Withdrawing a declared interest: the member asks, the secretariat answers (GOV-10).
+from projects import interest_api, interest_views  # noqa: E402
+
+urlpatterns += [
+    path(
+        "commission/interest-withdrawals/",
+        interest_views.InterestWithdrawalListView.as_view(),
+        name="interest_withdrawals",
+    ),
+    path(
+        "commission/interest-withdrawals/<int:withdrawal_id>/answer/",
+        interest_views.InterestWithdrawalAnswerView.as_view(),
+        name="interest_withdrawal_answer",
+    ),
+    path(
+        "api/v1/projects/<int:pk>/interests/withdrawal/",
+        interest_api.MyInterestWithdrawal.as_view(),
+        name="api_interest_withdrawal",
+    ),
+    path(
+        "api/v1/commission/interest-withdrawals/",
+        interest_api.InterestWithdrawalList.as_view(),
+        name="api_interest_withdrawals",
+    ),
+    path(
+        "api/v1/commission/interest-withdrawals/<int:withdrawal_id>/answer/",
+        interest_api.InterestWithdrawalAnswer.as_view(),
+        name="api_interest_withdrawal_answer",
     ),
 ]

@@ -16,6 +16,7 @@ from eds_portal.authz import Permission, has_permission
 from eds_portal.views.base import PermissionView
 from projects.conflicts import REVIEW_STATUSES, automatic_conflict, declaration_of
 from projects.models import Project, RapporteurAssignment
+from projects.reading import version_request
 from projects.review import selectors
 from projects.review.actions import (
     ReviewInvalid,
@@ -28,6 +29,7 @@ from projects.review.actions import (
     save_review,
     submit_review,
 )
+from projects.review.experts import active_invitation, is_expert_on
 from projects.review.forms import AssignForm, DueDateForm, ReviewForm
 from projects.views import ProjectView
 
@@ -66,7 +68,7 @@ class RapporteursView(ProjectView):
                 "candidates": candidates,
                 "minimum": settings.EDS_MIN_RAPPORTEURS,
                 "lacking": max(0, settings.EDS_MIN_RAPPORTEURS - len(assignments)),
-                "assignable": project.status in selectors.ASSIGNABLE_STATUSES,
+                "assignable": project.review_status in selectors.ASSIGNABLE_STATUSES,
                 "version": selectors.latest_version(project),
             },
             status=status,
@@ -160,13 +162,19 @@ class MyReviewView(ProjectView):
 
     def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         user = request.user
-        if user.is_authenticated and has_permission(user, self.permission):
-            # An assigned member who has not declared yet is sent to the declaration (GOV-10)
-            # instead of a bare 404.
+        if user.is_authenticated:
+            # An assigned member (or an invited external expert) who has not declared yet is
+            # sent to the declaration (GOV-10) instead of a bare 404.
             project = Project.objects.filter(pk=kwargs["pk"], status__in=REVIEW_STATUSES).first()
             if (
                 project is not None
-                and selectors.active_assignment(user, project) is not None
+                and (
+                    (
+                        has_permission(user, self.permission)
+                        and selectors.active_assignment(user, project) is not None
+                    )
+                    or is_expert_on(user, project)
+                )
                 and declaration_of(user, project) is None
                 and not automatic_conflict(user, project)
             ):
@@ -194,7 +202,10 @@ class MyReviewView(ProjectView):
                 "review": review,
                 "form": form if editable else None,
                 "refusals": refusals,
-                "assignment": selectors.active_assignment(request.user, project),
+                "assignment": selectors.active_assignment(request.user, project)
+                or active_invitation(request.user, project),
+                # The cohort, the size, the access and the recipients: reviewed with the rest.
+                "data_request": version_request(version),
                 "requested": [
                     {"item": item, "verdict": verdicts.get(item.code)}
                     for item in selectors.requested_variables(version)
@@ -248,6 +259,9 @@ class MyReviewView(ProjectView):
                 messages.error(request, reason)
             return redirect("review_mine", pk=pk)
         messages.success(request, _("Review submitted. Thank you."))
+        if not has_permission(request.user, Permission.VIEW_PROJECT, self.project):
+            # An external expert's access ended with the submission.
+            return redirect("home")
         return redirect("project_detail", pk=pk)
 
 

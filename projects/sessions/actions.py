@@ -3,6 +3,13 @@
 Keyword-only functions with an explicit actor (``by=``), one transaction each, each writing its
 audit event. The session row is locked where its state is checked, so that two clicks (or a
 click and an attendance change) cannot both pass the same check.
+
+Votes are independent (``visible_tally``): while the vote on an item is open, a member sees
+their own vote and nothing of the others' (neither the counts nor who has voted), before and
+after casting theirs; the chair, who votes too, sees only how many have voted, to know when to
+close; the secretariat, who votes on nothing, also sees who has not voted yet, to call them.
+When the chair closes the vote (``close_vote``; recording the decision, deferring the item or
+closing the session closes it too), the counts appear to everyone who may see the item.
 """
 
 from __future__ import annotations
@@ -13,14 +20,14 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.urls import reverse
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext_lazy
 
 from eds_portal.audit import record_event
 from eds_portal.authz import Permission, has_permission, is_commission
-from eds_portal.notifications import notify
-from projects.conflicts import automatic_conflict, declaration_of, is_conflicted
+from eds_portal.notifications import Message, notify
+from projects.conflicts import automatic_conflict, declaration_of, is_conflicted, may_read_file
 from projects.models import (
     AgendaItem,
     Attendance,
@@ -31,6 +38,7 @@ from projects.models import (
     SessionStatus,
     Vote,
     VoteChoice,
+    review_stage_q,
 )
 from projects.sessions.quorum import commission_members, present_members, quorum_reasons
 from projects.workflow import TransitionRefused
@@ -47,10 +55,6 @@ def _require(user: Any, permission: Permission) -> None:
 
 def _locked_session(session: CommissionSession) -> CommissionSession:
     return CommissionSession.objects.select_for_update().get(pk=session.pk)
-
-
-def session_label(session: CommissionSession) -> str:
-    return formats.date_format(timezone.localtime(session.date), "DATETIME_FORMAT")
 
 
 # --- The session and its agenda -------------------------------------------------------------
@@ -98,7 +102,7 @@ def agenda_candidates() -> list[Project]:
         deferred_at__isnull=True,
     ).values("project_id")
     return list(
-        Project.objects.filter(status=ProjectStatus.UNDER_REVIEW)
+        Project.objects.filter(review_stage_q([ProjectStatus.UNDER_REVIEW]))
         .exclude(pk__in=pending)
         .order_by("reference")
     )
@@ -113,7 +117,7 @@ def add_to_agenda(*, session: CommissionSession, project: Project, by: Any) -> A
     reasons = []
     if locked.status != SessionStatus.PLANNED:
         reasons.append(_("The agenda can change only while the session is planned."))
-    if project.status != ProjectStatus.UNDER_REVIEW:
+    if project.review_status != ProjectStatus.UNDER_REVIEW:
         reasons.append(_("Only a project under review can be put on the agenda."))
     if locked.items.filter(project=project).exists():
         reasons.append(_("This project is already on this session's agenda."))
@@ -210,16 +214,24 @@ def convene_session(*, session: CommissionSession, by: Any) -> int:
         if repeated
         else gettext_lazy("Commission session of %(date)s: convocation")
     )
-    when = session_label(locked)
+    # Messages: each member reads the date, the place and the count in their own language.
     notify(
         members,
-        subject=str(subject) % {"date": when},
-        body=_(
-            "You are convened to the commission session of %(date)s (%(place)s). "
-            "%(count)s file(s) on the agenda. Declare your interests for each file before the "
-            "session; the agenda and the files are on the portal."
-        )
-        % {"date": when, "place": locked.place or _("place to be confirmed"), "count": count},
+        subject=Message(subject, date=locked.date),
+        body=Message(
+            ngettext_lazy(
+                "You are convened to the commission session of %(date)s (%(place)s). "
+                "%(count)s file on the agenda. Declare your interests in it before the "
+                "session; the agenda and the file are on the portal.",
+                "You are convened to the commission session of %(date)s (%(place)s). "
+                "%(count)s files on the agenda. Declare your interests for each file before the "
+                "session; the agenda and the files are on the portal.",
+                "count",
+            ),
+            date=locked.date,
+            place=locked.place or gettext_lazy("place to be confirmed"),
+            count=count,
+        ),
         url=reverse("session_detail", args=[locked.pk]),
     )
     locked.convened_at = timezone.now()
@@ -376,6 +388,16 @@ def eligible_voters(item: AgendaItem) -> list[Any]:
     return [member for member in present if member.pk not in conflicted]
 
 
+def vote_is_closed(item: AgendaItem) -> bool:
+    """No vote is cast any more: closed by the chair, decided, deferred, or the session over."""
+    return bool(
+        item.vote_closed_at
+        or item.decided_at
+        or item.deferred_at
+        or item.session.status == SessionStatus.CLOSED
+    )
+
+
 def vote_refusals(item: AgendaItem, member: Any) -> list[str]:
     """Every reason this member cannot vote on this item now; empty when they can."""
     if not has_permission(member, Permission.VOTE) or not is_commission(member):
@@ -390,6 +412,8 @@ def vote_refusals(item: AgendaItem, member: Any) -> list[str]:
         reasons.append(_("This item is decided."))
     if item.deferred_at is not None:
         reasons.append(_("This item was deferred to a later session."))
+    if item.vote_closed_at is not None and item.decided_at is None:
+        reasons.append(_("The chair has closed the vote on this item."))
     if not session.attendance.filter(member=member, present=True).exists():
         reasons.append(_("You are not recorded present at this session."))
     automatic = automatic_conflict(member, item.project)
@@ -465,6 +489,77 @@ def tally(item: AgendaItem) -> dict[str, Any]:
         # The choice with most votes, abstentions aside; None on a tie or without votes.
         "leading": leaders[0] if len(leaders) == 1 else None,
     }
+
+
+def visible_tally(item: AgendaItem, user: Any) -> dict[str, Any]:
+    """What ``user`` may see of the votes on ``item`` (module docstring: independent votes).
+
+    Hidden values are None (``not_voted``: None when hidden, a list when shown). Every viewer
+    sees their own vote (``mine``): a member knows what they cast, and that it is final.
+    """
+    result = tally(item)
+    closed = vote_is_closed(item)
+    follows = has_permission(user, Permission.FOLLOW_VOTES)
+    # Once closed, the counts go to whoever may read the file and to the secretariat: a member
+    # who has not declared their interests yet may be conflicted without having said so.
+    counts = closed and (follows or may_read_file(user, item.project))
+    progress = counts or has_permission(user, Permission.MANAGE_SESSIONS)
+    mine = (
+        item.votes.filter(member=user).first() if getattr(user, "is_authenticated", False) else None
+    )
+    return {
+        "closed": closed,
+        "counts": result["counts"] if counts else None,
+        "rows": result["rows"] if counts else [],
+        "leading": result["leading"] if counts else None,
+        "cast": result["cast"] if progress else None,
+        "eligible": result["eligible"] if progress else None,
+        "not_voted": result["not_voted"] if follows else None,
+        "mine": mine,
+    }
+
+
+@transaction.atomic
+def close_vote(*, item: AgendaItem, by: Any) -> AgendaItem:
+    """The chair closes the vote on an item: no vote after it, and the tally is shown to all."""
+    _require(by, Permission.DECIDE)
+    session = _locked_session(item.session)
+    item = (
+        AgendaItem.objects.select_for_update()
+        .select_related("session", "project", "version")
+        .get(pk=item.pk)
+    )
+    reasons = []
+    if session.status != SessionStatus.OPEN:
+        reasons.append(_("Only the vote of an item of an open session can be closed."))
+    if item.decided_at or item.deferred_at:
+        reasons.append(_("This item is already decided or deferred."))
+    elif item.vote_closed_at:
+        reasons.append(_("The vote on this item is already closed."))
+    if is_conflicted(by, item.project):
+        reasons.append(_("You are conflicted on this project: you do not close its vote."))
+    if reasons:
+        raise Refused(reasons)
+    close_locked_vote(item, by)
+    return item
+
+
+def close_locked_vote(item: AgendaItem, by: Any) -> None:
+    """Closes the vote of a locked, open item and writes the event (with the counts, no names)."""
+    item.vote_closed_at = timezone.now()
+    item.vote_closed_by = by
+    item.save(update_fields=["vote_closed_at", "vote_closed_by"])
+    record_event(
+        action="session.vote_closed",
+        actor=by,
+        target=item.session,
+        after={
+            "project": item.project.reference,
+            "item": item.pk,
+            "version": item.version.number,
+            **tally_record(tally(item)),
+        },
+    )
 
 
 def tally_record(result: dict[str, Any]) -> dict[str, Any]:

@@ -9,15 +9,19 @@ from __future__ import annotations
 from typing import Any
 
 from django.urls import reverse as django_reverse
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
-from eds_portal.authz import Permission, get_object_for_user, has_permission
+from eds_portal.api.schema import StrictInput
+from eds_portal.authz import Permission, get_object_for_user, has_permission, has_role
 from eds_portal.errors import refusal_detail
+from eds_portal.roles import Role
+from projects.conflicts import conflicted_projects
 from projects.models import (
     AgendaItem,
     CommissionSession,
@@ -54,7 +58,9 @@ class AgendaItemSerializer(serializers.Serializer):
     decided_at = serializers.DateTimeField(allow_null=True)
     deferred_at = serializers.DateTimeField(allow_null=True)
     decision_number = serializers.CharField(allow_null=True)
-    tally_url = serializers.URLField()
+    tally_url = serializers.URLField(
+        allow_null=True, help_text="None for a project the caller is conflicted on."
+    )
 
 
 class AttendanceSerializer(serializers.Serializer):
@@ -81,12 +87,25 @@ class SessionSerializer(SessionSummarySerializer):
     attendance = AttendanceSerializer(many=True)
 
 
-class SessionCreateSerializer(serializers.Serializer):
-    date = serializers.DateTimeField()
+@extend_schema_field(
+    {"type": "string", "format": "date-time", "pattern": "^20[0-9]{2}-[0-9]{2}-[0-9]{2}T"}
+)
+class SessionDateField(serializers.DateTimeField):
+    """A session takes place this century: a year 177 has no offset the schema can write."""
+
+    def to_internal_value(self, value):
+        moment = super().to_internal_value(value)
+        if not 2000 <= moment.year <= 2099:
+            raise serializers.ValidationError(_("The date of a session is in this century."))
+        return moment
+
+
+class SessionCreateSerializer(StrictInput):
+    date = SessionDateField()
     place = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
 
-class AgendaAddSerializer(serializers.Serializer):
+class AgendaAddSerializer(StrictInput):
     project_id = serializers.IntegerField(help_text="A project under review.")
 
 
@@ -95,7 +114,7 @@ class PresenceSerializer(serializers.Serializer):
     present = serializers.BooleanField()
 
 
-class AttendanceUpdateSerializer(serializers.Serializer):
+class AttendanceUpdateSerializer(StrictInput):
     attendance = PresenceSerializer(many=True)
 
 
@@ -105,16 +124,35 @@ class VoterSerializer(serializers.Serializer):
 
 
 class TallySerializer(serializers.Serializer):
-    counts = serializers.DictField(
-        child=serializers.IntegerField(), help_text="Votes per choice (every choice listed)."
+    closed = serializers.BooleanField(
+        help_text="The vote is closed (by the chair, the decision, a deferral or the session's "
+        "end): the counts are shown to the commission only from then."
     )
-    cast = serializers.IntegerField()
-    eligible = serializers.IntegerField(help_text="Present members who are not conflicted.")
-    not_voted = VoterSerializer(many=True, help_text="Eligible members who have not voted yet.")
-    leading = serializers.CharField(allow_null=True)
+    counts = serializers.DictField(
+        child=serializers.IntegerField(),
+        allow_null=True,
+        help_text="Votes per choice (every choice listed); null while the vote is open.",
+    )
+    cast = serializers.IntegerField(
+        allow_null=True,
+        help_text="Votes cast; while the vote is open, for the chair and the secretariat only.",
+    )
+    eligible = serializers.IntegerField(
+        allow_null=True,
+        help_text="Present members who are not conflicted; null when 'cast' is.",
+    )
+    not_voted = VoterSerializer(
+        many=True,
+        allow_null=True,
+        help_text="Eligible members who have not voted yet: for the secretariat only (null).",
+    )
+    leading = serializers.CharField(allow_null=True, help_text="Null while the vote is open.")
+    my_vote = serializers.ChoiceField(
+        choices=VoteChoice.choices, allow_null=True, help_text="The caller's own vote, if cast."
+    )
 
 
-class VoteSerializer(serializers.Serializer):
+class VoteSerializer(StrictInput):
     choice = serializers.ChoiceField(choices=VoteChoice.choices)
 
 
@@ -134,7 +172,7 @@ class VariableDecisionSerializer(serializers.Serializer):
     )
 
 
-class DecideSerializer(serializers.Serializer):
+class DecideSerializer(StrictInput):
     opinion = serializers.ChoiceField(choices=Recommendation.choices)
     reasons = serializers.CharField(max_length=20000)
     recommendations = serializers.CharField(
@@ -142,6 +180,14 @@ class DecideSerializer(serializers.Serializer):
     )
     conditions = serializers.CharField(
         max_length=20000, required=False, allow_blank=True, default=""
+    )
+    no_vote_reason = serializers.CharField(
+        max_length=5000,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Required when nobody voted on the item (e.g. a written procedure); "
+        "refused otherwise.",
     )
     variable_decisions = serializers.DictField(
         child=VariableDecisionSerializer(),
@@ -159,6 +205,9 @@ class DecisionSerializer(serializers.Serializer):
     reasons = serializers.CharField()
     recommendations = serializers.CharField(allow_blank=True)
     conditions = serializers.CharField(allow_blank=True)
+    no_vote_reason = serializers.CharField(
+        allow_blank=True, help_text="Why a session decided without a vote; empty otherwise."
+    )
     decided_at = serializers.DateTimeField()
     signed_by = serializers.CharField()
     supersedes = serializers.CharField(allow_null=True)
@@ -188,15 +237,16 @@ def _session(session_id: int) -> CommissionSession:
     return session
 
 
-def _item(session_id: int, item_id: int) -> AgendaItem:
-    item = (
-        AgendaItem.objects.select_related("session", "project", "version")
-        .filter(session_id=session_id, pk=item_id)
-        .first()
+def _item(request, session_id: int, item_id: int, permission: Permission) -> AgendaItem:
+    """The item, through the item's object rules: 404 to a member conflicted on its project."""
+    return get_object_for_user(
+        request.user,
+        AgendaItem.objects.select_related("session", "project", "version").filter(
+            session_id=session_id
+        ),
+        item_id,
+        permission,
     )
-    if item is None:
-        raise NotFound
-    return item
 
 
 def _require(request, permission: Permission) -> None:
@@ -216,7 +266,16 @@ def _session_summary(request, session: CommissionSession) -> dict[str, Any]:
 
 
 def _session_detail(request, session: CommissionSession) -> dict[str, Any]:
-    items = list(session.items.select_related("project", "version").order_by("position", "pk"))
+    items = list(
+        session.items.select_related("project", "version")
+        .prefetch_related("project__memberships__user")
+        .order_by("position", "pk")
+    )
+    conflicted = (
+        set()
+        if has_role(request.user, Role.SECRETARIAT)
+        else conflicted_projects(request.user, [item.project for item in items])
+    )
     numbers = dict(
         Decision.objects.filter(agenda_item__in=items).values_list("agenda_item_id", "number")
     )
@@ -238,7 +297,9 @@ def _session_detail(request, session: CommissionSession) -> dict[str, Any]:
                 "decided_at": item.decided_at,
                 "deferred_at": item.deferred_at,
                 "decision_number": numbers.get(item.pk),
-                "tally_url": reverse("api_item_tally", args=[session.pk, item.pk], request=request),
+                "tally_url": None
+                if item.project_id in conflicted
+                else reverse("api_item_tally", args=[session.pk, item.pk], request=request),
             }
             for item in items
         ],
@@ -249,14 +310,20 @@ def _session_detail(request, session: CommissionSession) -> dict[str, Any]:
     }
 
 
-def _tally(item: AgendaItem) -> dict[str, Any]:
-    result = actions.tally(item)
+def _tally(request, item: AgendaItem) -> dict[str, Any]:
+    """What the caller may see of the votes (``actions.visible_tally``, as on the page)."""
+    result = actions.visible_tally(item, request.user)
+    not_voted = result["not_voted"]
     return {
+        "closed": result["closed"],
         "counts": result["counts"],
         "cast": result["cast"],
         "eligible": result["eligible"],
-        "not_voted": [{"id": m.pk, "full_name": m.full_name} for m in result["not_voted"]],
+        "not_voted": None
+        if not_voted is None
+        else [{"id": m.pk, "full_name": m.full_name} for m in not_voted],
         "leading": result["leading"],
+        "my_vote": result["mine"].choice if result["mine"] else None,
     }
 
 
@@ -274,6 +341,7 @@ def _decision(request, decision: Decision) -> dict[str, Any]:
         "reasons": decision.reasons,
         "recommendations": decision.recommendations,
         "conditions": decision.conditions,
+        "no_vote_reason": decision.no_vote_reason,
         "decided_at": decision.decided_at,
         "signed_by": decision.signed_by.full_name,
         "supersedes": decision.supersedes.number if decision.supersedes_id else None,
@@ -303,7 +371,7 @@ class SessionListCreate(APIView):
     @extend_schema(
         summary="Create a session (secretariat or chair)",
         request=SessionCreateSerializer,
-        responses={201: SessionSerializer, 403: SessionRefusedSerializer},
+        responses={201: SessionSerializer, 409: SessionRefusedSerializer},
     )
     def post(self, request):
         _require(request, Permission.MANAGE_SESSIONS)
@@ -404,12 +472,29 @@ class ItemTally(APIView):
     required_permission = Permission.VIEW_SESSIONS
 
     @extend_schema(
-        summary="The tally of an agenda item (names of those who have not voted: commission)",
+        summary="The tally of an agenda item: counts once the vote is closed, my own vote always",
         parameters=[SESSION, ITEM],
         responses={200: TallySerializer},
     )
     def get(self, request, session_id: int, item_id: int):
-        return Response(_tally(_item(session_id, item_id)))
+        item = _item(request, session_id, item_id, Permission.VIEW_SESSIONS)
+        return Response(_tally(request, item))
+
+
+class ItemCloseVote(APIView):
+    required_permission = Permission.DECIDE
+
+    @extend_schema(
+        summary="Close the vote on an agenda item (the chair); the tally is then shown to all",
+        parameters=[SESSION, ITEM],
+        request=None,
+        responses={200: TallySerializer, 409: SessionRefusedSerializer},
+    )
+    def post(self, request, session_id: int, item_id: int):
+        item = _item(request, session_id, item_id, Permission.DECIDE)
+        with refusal_detail("The vote cannot be closed."):
+            item = actions.close_vote(item=item, by=request.user)
+        return Response(_tally(request, item))
 
 
 class ItemVote(APIView):
@@ -422,7 +507,7 @@ class ItemVote(APIView):
         responses={201: VoteCastSerializer, 409: SessionRefusedSerializer},
     )
     def post(self, request, session_id: int, item_id: int):
-        item = _item(session_id, item_id)
+        item = _item(request, session_id, item_id, Permission.VOTE)
         body = VoteSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         with refusal_detail("The vote is refused."):
@@ -445,7 +530,7 @@ class ItemDecide(APIView):
         responses={201: DecisionSerializer, 409: SessionRefusedSerializer},
     )
     def post(self, request, session_id: int, item_id: int):
-        item = _item(session_id, item_id)
+        item = _item(request, session_id, item_id, Permission.DECIDE)
         body = DecideSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
@@ -459,6 +544,7 @@ class ItemDecide(APIView):
                 conditions=data["conditions"],
                 variable_decisions={k: dict(v) for k, v in data["variable_decisions"].items()},
                 agenda_item=item,
+                no_vote_reason=data["no_vote_reason"],
             )
         decision = Decision.objects.select_related("project", "version", "signed_by").get(
             pk=decision.pk

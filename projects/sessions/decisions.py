@@ -16,15 +16,17 @@ from django.db import connections, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from eds_portal.audit import record_event
 from eds_portal.authz import Permission, has_permission, has_role
-from eds_portal.notifications import absolute, in_portal_language, notify
+from eds_portal.notifications import Message, Paragraphs, absolute, notify
 from eds_portal.roles import Role
 from projects import workflow
 from projects.conflicts import declaration_of, is_conflicted
 from projects.models import (
     AgendaItem,
+    Amendment,
     Decision,
     Project,
     ProjectStatus,
@@ -38,21 +40,16 @@ from projects.models import (
     WrittenAgreement,
     WrittenProcedure,
 )
-from projects.sections import BY_KEY, bound_form
-from projects.sessions.actions import Refused, tally, tally_record
-from projects.sessions.quorum import quorum_reasons
+from projects.sections import BY_KEY, DEFAULT_DELIVERY_SHAPE, DeliveryShape, bound_form
+from projects.sessions.actions import Refused, close_locked_vote, tally, tally_record
+from projects.sessions.quorum import attendance_record, quorum_reasons
 from warehouse import catalogue
 from warehouse.catalogue import Generalisation as G
 
 # --- What was requested, and what "coarser" means ---------------------------------------------
 
-# From the finest to the coarsest, per family of generalisations.
-CHAINS: tuple[tuple[G, ...], ...] = (
-    (G.EXACT, G.SHIFTED_DATE, G.WEEK, G.MONTH),
-    (G.EXACT, G.YEAR, G.FIVE_YEAR_BAND),
-    (G.EXACT, G.DEPARTEMENT, G.REGION),
-    (G.SCRUBBED, G.EXCLUDED),
-)
+# From the finest to the coarsest, per family of generalisations (the catalogue's).
+CHAINS = catalogue.COARSENESS
 
 
 def coarser_than(variable: catalogue.Variable, requested: str) -> list[str]:
@@ -103,11 +100,13 @@ def _data_request(version: ProtocolVersion) -> dict[str, Any]:
     criteria = {}
     if form.is_bound and form.criteria_form.is_bound and form.criteria_form.is_valid():
         criteria = form.criteria_form.criteria().as_dict()
+    shape = raw.get("delivery_shape")
     return {
         "variables": variables,
         "criteria": criteria,
         "expected_persons": raw.get("expected_persons"),
         "access_months": raw.get("access_months"),
+        "delivery_shape": shape if shape in DeliveryShape.values else DEFAULT_DELIVERY_SHAPE.value,
     }
 
 
@@ -251,6 +250,14 @@ def build_specification(
                 "reason": entry["reason"],
             }
         )
+    access_from = {}
+    if version.is_amendment:
+        # GOV-13: an amendment changes the access period's length, not its start (a new
+        # variable does not restart the clock): it counts from the start in force.
+        in_force = current_decision(version.project)
+        if in_force is not None and in_force.is_favourable:
+            start = (in_force.approved_specification or {}).get("access_from")
+            access_from = {"access_from": start or in_force.decided_at.isoformat()}
     recipients = [
         {
             "user_id": member.get("user"),
@@ -271,6 +278,10 @@ def build_specification(
         "criteria": request.get("criteria") or {},
         "expected_persons": request.get("expected_persons"),
         "access_months": request.get("access_months"),
+        **access_from,
+        # "portal" or "omop": the files' shape, not what they hold (absent in older
+        # specifications: "portal").
+        "delivery_shape": request.get("delivery_shape") or DEFAULT_DELIVERY_SHAPE.value,
         "recipients": recipients,
     }
 
@@ -337,7 +348,7 @@ def open_procedure_reasons(project: Project, by: Any) -> list[str]:
     if not has_permission(by, Permission.DECIDE):
         return [_("Your role does not allow it.")]
     version = project.versions.order_by("-number").first()
-    if project.status != ProjectStatus.UNDER_REVIEW:
+    if project.review_status != ProjectStatus.UNDER_REVIEW:
         reasons.append(_("Only a project under review can be decided."))
     if version is None or not version.is_amendment:
         reasons.append(_("The written procedure is for amendments only."))
@@ -375,13 +386,18 @@ def open_written_procedure(*, project: Project, by: Any) -> WrittenProcedure:
     rapporteurs = [r for r in active_rapporteurs(locked) if not is_conflicted(r, locked)]
     notify(
         rapporteurs,
-        subject=_("[%(ref)s] Written procedure: your opinion is requested")
-        % {"ref": locked.reference},
-        body=_(
-            "The chair submitted the amendment (version %(n)s) of project %(ref)s to the written "
-            "procedure. As its rapporteur, give your written opinion on the portal."
-        )
-        % {"n": version.number, "ref": locked.reference},
+        subject=Message(
+            gettext_lazy("[%(ref)s] Written procedure: your opinion is requested"),
+            ref=locked.reference,
+        ),
+        body=Message(
+            gettext_lazy(
+                "The chair submitted the amendment (version %(n)s) of project %(ref)s to the "
+                "written procedure. As its rapporteur, give your written opinion on the portal."
+            ),
+            n=version.number,
+            ref=locked.reference,
+        ),
         url=reverse("written_procedure", args=[locked.pk]),
     )
     return procedure
@@ -477,6 +493,21 @@ TRANSITION_FOR = {
 }
 
 
+AMENDMENT_TRANSITION_FOR = {
+    Recommendation.FAVOURABLE: "approve_amendment",
+    Recommendation.FAVOURABLE_WITH_RECOMMENDATIONS: "approve_amendment",
+    Recommendation.CHANGES_REQUESTED: "request_amendment_changes",
+    Recommendation.UNFAVOURABLE: "refuse_amendment",
+}
+
+
+def _decides_an_amendment(project: Project, version: ProtocolVersion) -> bool:
+    """Whether the decision is on an amendment (its version, submitted as one)."""
+    return (
+        version.is_amendment and Amendment.objects.filter(project=project, version=version).exists()
+    )
+
+
 def _text_reasons(opinion: str, reasons: str, recommendations: str) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     if opinion not in Recommendation.values:
@@ -544,11 +575,15 @@ def _procedure_and_version(
         if item.decided_at or item.deferred_at:
             reasons.append(_("This item is already decided or deferred."))
         result = tally(item)
-        if result["cast"] == 0:
-            reasons.append(_("No vote has been cast on this item yet."))
-        if locked.status != ProjectStatus.UNDER_REVIEW:
+        if locked.review_status != ProjectStatus.UNDER_REVIEW:
             reasons.append(_("Only a project under review can be decided."))
-        kept_tally = {"procedure": "session", "session": item.session_id, **tally_record(result)}
+        # The attendance and the quorum too, as they stand now: the letter states them.
+        kept_tally = {
+            "procedure": "session",
+            "session": item.session_id,
+            **tally_record(result),
+            **attendance_record(item.session),
+        }
         version = item.version
         source = item
     elif written_procedure is not None:
@@ -566,7 +601,7 @@ def _procedure_and_version(
                 _("The opinion must be the one the chair and the rapporteurs agreed: %(choice)s.")
                 % {"choice": VoteChoice(state["agreed"]).label}
             )
-        if locked.status != ProjectStatus.UNDER_REVIEW:
+        if locked.review_status != ProjectStatus.UNDER_REVIEW:
             reasons.append(_("Only a project under review can be decided."))
         opinions: dict[str, int] = {}
         for agreement in state["agreements"]:
@@ -589,21 +624,56 @@ def _procedure_and_version(
     return version, kept_tally, reasons, source
 
 
-def _decision_note(project: Project, decision: Decision) -> str:
+def _no_vote_errors(
+    agenda_item: AgendaItem | None,
+    version: ProtocolVersion | None,
+    kept_tally: dict[str, Any],
+    no_vote_reason: str,
+) -> dict[str, list[str]]:
+    """A session decides after a vote, or says why nobody voted; nothing else takes a reason."""
+    if agenda_item is None:
+        if no_vote_reason:
+            return {
+                "no_vote_reason": [
+                    _("Only a decision taken in a session says why no vote was held.")
+                ]
+            }
+        return {}
+    if version is None:
+        return {}
+    if kept_tally.get("cast") == 0 and not no_vote_reason:
+        return {
+            "no_vote_reason": [
+                _(
+                    "No vote has been cast on this item: say why the commission decides "
+                    "without a vote (for instance, a written procedure), or let the members vote."
+                )
+            ]
+        }
+    if kept_tally.get("cast") and no_vote_reason:
+        return {
+            "no_vote_reason": [
+                _("Votes were cast on this item: a decision without a vote does not apply.")
+            ]
+        }
+    return {}
+
+
+def _decision_note(project: Project, decision: Decision) -> Paragraphs:
     """What the team's one message about the new status adds: the decision and its letter."""
     letter = absolute(reverse("decision_letter", args=[project.pk, decision.pk]))
-    with in_portal_language():
-        text = _(
+    text = Message(
+        gettext_lazy(
             "The commission's opinion on version %(n)s of “%(title)s” is recorded as decision "
             "%(number)s: %(opinion)s. The signed letter, with the reasons and the decision on "
             "each variable, is on the portal (printable, and as a PDF)."
-        ) % {
-            "n": decision.version.number,
-            "title": project.title,
-            "number": decision.number,
-            "opinion": Recommendation(decision.opinion).label,
-        }
-    return f"{text}\n\n{letter}"
+        ),
+        n=decision.version.number,
+        title=project.title,
+        number=decision.number,
+        opinion=Recommendation(decision.opinion).label,
+    )
+    return Paragraphs(text, letter)
 
 
 @transaction.atomic
@@ -619,18 +689,27 @@ def record_decision(
     agenda_item: AgendaItem | None = None,
     written_procedure: WrittenProcedure | None = None,
     supersedes: Decision | None = None,
+    no_vote_reason: str = "",
 ) -> Decision:
-    """The chair records the commission's opinion and fires the matching transition."""
+    """The chair records the commission's opinion and fires the matching transition.
+
+    In a session, the vote on the item is closed with the decision (if the chair had not closed
+    it). A session decides after a vote: on an item on which nobody voted, only with
+    ``no_vote_reason`` (for instance "procédure écrite"), kept on the decision, in its audit
+    event and in its letter.
+    """
     if not has_permission(by, Permission.DECIDE):
         raise DecisionRefused([_("Your role does not allow it.")])
     locked = Project.objects.select_for_update().get(pk=project.pk)
     reasons = (reasons or "").strip()
     recommendations = (recommendations or "").strip()
     conditions = (conditions or "").strip()
+    no_vote_reason = (no_vote_reason or "").strip()
     field_errors = _text_reasons(opinion, reasons, recommendations)
     version, kept_tally, general, source = _procedure_and_version(
         locked, by, opinion, agenda_item, written_procedure, supersedes
     )
+    field_errors.update(_no_vote_errors(agenda_item, version, kept_tally, no_vote_reason))
     if is_conflicted(by, locked):
         general.append(_("You are conflicted on this project: you cannot sign its decision."))
     decided: list[dict[str, str]] = []
@@ -641,6 +720,8 @@ def record_decision(
         field_errors.update(variable_errors)
     if general or field_errors:
         raise DecisionRefused(general, field_errors)
+    if agenda_item is not None and source.vote_closed_at is None:
+        close_locked_vote(source, by)
     now = timezone.now()
     specification = build_specification(version, opinion, decided)
     decision = Decision.objects.create(
@@ -655,22 +736,40 @@ def record_decision(
         agenda_item=agenda_item,
         written_procedure=written_procedure,
         tally=kept_tally,
+        no_vote_reason=no_vote_reason,
         decided_at=now,
         signed_by=by,
         supersedes=supersedes,
     )
+    # The file is decided: external experts' grants on it end (audited).
+    from projects.models import ExpertGrantEnd
+    from projects.review.experts import end_expert_grants
+
+    end_expert_grants(project=locked, reason=ExpertGrantEnd.FILE_DECIDED, by=by)
     if agenda_item is not None:
         AgendaItem.objects.filter(pk=source.pk).update(decided_at=now)
     if written_procedure is not None:
         WrittenProcedure.objects.filter(pk=source.pk).update(closed_at=now)
     # One message to the team: the new status, with the decision and its letter as the note.
-    workflow.fire(
-        locked,
-        TRANSITION_FOR[opinion],
-        by=by,
-        details={"decision": decision.number, "opinion": opinion},
-        team_note=_decision_note(locked, decision),
-    )
+    if _decides_an_amendment(locked, version):
+        # GOV-13: the project's status stays; the amendment's changes (a favourable decision
+        # becomes the decision in force, any other leaves the former one).
+        workflow.fire_amendment(
+            locked,
+            AMENDMENT_TRANSITION_FOR[opinion],
+            by=by,
+            decision=decision,
+            details={"decision": decision.number, "opinion": opinion},
+            team_note=_decision_note(locked, decision),
+        )
+    else:
+        workflow.fire(
+            locked,
+            TRANSITION_FOR[opinion],
+            by=by,
+            details={"decision": decision.number, "opinion": opinion},
+            team_note=_decision_note(locked, decision),
+        )
     record_event(
         action="decision.recorded",
         actor=by,
@@ -682,6 +781,7 @@ def record_decision(
             "specification_sha256": decision.specification_sha256,
             "procedure": kept_tally.get("procedure"),
             "supersedes": supersedes.number if supersedes else None,
+            "no_vote_reason": no_vote_reason,
         },
     )
     return decision

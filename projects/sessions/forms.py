@@ -123,6 +123,18 @@ class DecisionForm(forms.Form):
         max_length=20000,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
+    # Shown only for an agenda item on which nobody voted: a session decides after a vote, or
+    # says why it did not hold one; the reason is audited and printed in the letter.
+    no_vote_reason = forms.CharField(
+        label=_("Why the commission decides without a vote"),
+        required=False,
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_(
+            "Nobody voted on this item. Required to decide anyway: for instance, the opinion "
+            "was given by written procedure."
+        ),
+    )
 
     def __init__(
         self,

@@ -6,14 +6,16 @@ fetcher that refuses every fetch: rendering a letter never reaches out to the ne
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.contrib.staticfiles import finders
 from django.template.loader import render_to_string
 
-from projects.models import Decision, Recommendation, VariableVerdict
+from projects.models import Decision, Recommendation, VariableVerdict, VoteChoice
+from projects.next_steps import after_decision
+from projects.pdf import html_to_pdf, no_network_fetcher, static_text
+from projects.reading import cohort_rows, team_rows
+from projects.sessions.quorum import attendance_record
 from warehouse import catalogue
 from warehouse.catalogue import Generalisation
 
@@ -23,19 +25,12 @@ LETTER_CSS = "projects/decision_letter.css"
 
 def letter_css() -> str:
     """The letter's stylesheet, inlined in the PDF's HTML: the renderer needs no fetch at all."""
-    found = finders.find(LETTER_CSS)
-    return Path(found).read_text(encoding="utf-8") if found else ""
+    return static_text(LETTER_CSS)
 
 
 def _no_network_fetcher():
     """A WeasyPrint fetcher that fetches nothing: a letter never reaches out to the network."""
-    from weasyprint.urls import URLFetcher
-
-    class NoFetch(URLFetcher):
-        def fetch(self, url, headers=None):
-            raise ValueError(f"the decision letter may not fetch {url!r}")
-
-    return NoFetch(fail_on_errors=False)
+    return no_network_fetcher("the decision letter")
 
 
 def variable_rows(decision: Decision) -> list[dict[str, Any]]:
@@ -68,17 +63,67 @@ def _generalisation_label(value: str | None) -> str:
         return value
 
 
+def vote_figures(decision: Decision) -> dict[str, Any] | None:
+    """For, against and abstentions on the opinion adopted, and the count of each choice.
+
+    "For" counts the votes (or written opinions) for the opinion the commission adopted,
+    "against" those for any other opinion. None when nobody voted.
+    """
+    tally = decision.tally or {}
+    counts = tally.get("counts") or tally.get("opinions") or {}
+    cast = sum(counts.values())
+    if not cast:
+        return None
+    for_ = counts.get(decision.opinion, 0)
+    abstain = counts.get(VoteChoice.ABSTENTION, 0)
+    return {
+        "for": for_,
+        "against": cast - for_ - abstain,
+        "abstain": abstain,
+        "cast": cast,
+        "eligible": tally.get("eligible"),
+        "rows": [
+            {"label": choice.label, "count": counts.get(choice.value, 0)} for choice in VoteChoice
+        ],
+    }
+
+
+def _attendance(decision: Decision, session) -> dict[str, Any]:
+    """The attendance and the quorum kept with the decision (or, for decisions recorded before
+    they were kept, as the session's attendance stands)."""
+    tally = decision.tally or {}
+    if "attendance" in tally:
+        record = {"attendance": dict(tally["attendance"]), "quorum": tally.get("quorum")}
+    elif session is not None:
+        record = attendance_record(session)
+    else:
+        return {"attendance": None, "quorum": None}
+    # Present but not entitled to vote: conflicted on the project (GOV-10).
+    eligible = tally.get("eligible")
+    if eligible is not None:
+        record["attendance"]["not_taking_part"] = max(0, record["attendance"]["present"] - eligible)
+    return record
+
+
 def letter_context(decision: Decision) -> dict[str, Any]:
+    specification = decision.approved_specification or {}
+    session = decision.agenda_item.session if decision.agenda_item_id else None
     return {
         "decision": decision,
         "project": decision.project,
         "version": decision.version,
         "opinion_label": Recommendation(decision.opinion).label,
         "rows": variable_rows(decision),
-        "specification": decision.approved_specification,
-        "session": decision.agenda_item.session if decision.agenda_item_id else None,
+        "specification": specification,
+        "session": session,
         "written": decision.written_procedure_id is not None,
         "portal_name": settings.EDS_PORTAL_NAME,
+        **_attendance(decision, session),
+        "votes": vote_figures(decision),
+        "cohort": cohort_rows(specification.get("criteria")),
+        "recipients": team_rows(specification.get("recipients") or []),
+        # The same sentence as the team's home page says (projects/next_steps.py).
+        "next_step": after_decision(decision),
     }
 
 
@@ -103,7 +148,5 @@ def render_letter_html(decision: Decision, *, request=None, for_pdf: bool = Fals
 
 def letter_pdf(decision: Decision) -> bytes:
     """The letter as a PDF, in the language of the request (French by default)."""
-    import weasyprint
-
     html = render_letter_html(decision, for_pdf=True)
-    return weasyprint.HTML(string=html, url_fetcher=_no_network_fetcher()).write_pdf()
+    return html_to_pdf(html, document="the decision letter")

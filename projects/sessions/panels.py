@@ -9,7 +9,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from eds_portal.authz import Permission, has_permission
-from projects.conflicts import automatic_conflict
+from projects.conflicts import automatic_conflict, conflicted_projects
 from projects.models import (
     AgendaItem,
     Attendance,
@@ -23,6 +23,7 @@ from projects.models import (
     WrittenProcedure,
 )
 from projects.permissions import is_member
+from projects.reading import cohort_rows
 from projects.sessions.quorum import quorum_reasons
 from warehouse import catalogue
 from warehouse.catalogue import Generalisation
@@ -44,9 +45,13 @@ def chair_work(request: HttpRequest) -> dict[str, Any]:
     items = list(
         _pending_items()
         .select_related("session", "project", "version")
+        .prefetch_related("project__memberships__user")
         .annotate(has_votes=Exists(Vote.objects.filter(item=OuterRef("pk"))))
         .order_by("session__date", "position")[:20]
     )
+    # An item the chair is conflicted on is not theirs to decide (its page answers 404).
+    conflicted = conflicted_projects(request.user, [item.project for item in items])
+    items = [item for item in items if item.project_id not in conflicted]
     procedures = [
         {"procedure": p, "state": procedure_state(p)}
         for p in WrittenProcedure.objects.filter(closed_at__isnull=True)
@@ -67,7 +72,7 @@ def member_sessions(request: HttpRequest) -> dict[str, Any]:
     present_at = Attendance.objects.filter(session=OuterRef("session"), member=user, present=True)
     candidates = list(
         _pending_items()
-        .filter(Exists(present_at))
+        .filter(Exists(present_at), vote_closed_at__isnull=True)
         .exclude(votes__member=user)
         .select_related("session", "project")
         .prefetch_related("project__memberships__user")
@@ -107,9 +112,9 @@ def decisions_section(request: HttpRequest, project: Project) -> dict[str, Any] 
     latest = project.versions.order_by("-number").first()
     procedure_link = (
         has_permission(user, Permission.VOTE)
-        and project.status == ProjectStatus.UNDER_REVIEW
         and latest is not None
         and latest.is_amendment
+        and project.review_status == ProjectStatus.UNDER_REVIEW
     )
     if not found and not items and not procedure_link:
         return None
@@ -149,6 +154,8 @@ def _readable_specification(decision: Decision) -> dict[str, Any]:
     return {
         "rows": rows,
         "access_months": spec.get("access_months"),
+        "cohort": cohort_rows(spec.get("criteria")),
+        "expected_persons": spec.get("expected_persons"),
         "recipients": spec.get("recipients", []),
         "sha256": decision.specification_sha256,
     }

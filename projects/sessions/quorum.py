@@ -52,3 +52,27 @@ def quorum_reasons(session: CommissionSession) -> list[str]:
     if not present.filter(groups__name=Role.PATIENT_REPRESENTATIVE.value).exists():
         reasons.append(_("No patient representative is present; the quorum needs one."))
     return reasons
+
+
+def attendance_record(session: CommissionSession) -> dict:
+    """The attendance and the quorum's figures, as a decision keeps them for its letter.
+
+    Taken when the decision is recorded (attendance may still change while the session is
+    open): the letter states the deliberation as it was. Figures only: the team reads the
+    letter, and never learns who sat on its file (as it never learns who reviewed or voted).
+    """
+    present = present_members(session)
+    count = present.count()
+    return {
+        "attendance": {
+            "present": count,
+            "patient_representatives": present.filter(
+                groups__name=Role.PATIENT_REPRESENTATIVE.value
+            ).count(),
+            "excused": session.attendance.filter(present=False).count(),
+        },
+        "quorum": {
+            "minimum": settings.EDS_QUORUM_MIN_MEMBERS,
+            "reached": not quorum_reasons(session),
+        },
+    }

@@ -22,6 +22,7 @@ urlpatterns = [
     path(ITEM + "move/", views.AgendaMoveView.as_view(), name="agenda_item_move"),
     path(ITEM + "remove/", views.AgendaRemoveView.as_view(), name="agenda_item_remove"),
     path(ITEM + "vote/", views.VoteView.as_view(), name="agenda_item_vote"),
+    path(ITEM + "close-vote/", views.CloseVoteView.as_view(), name="agenda_item_close_vote"),
     path(ITEM + "defer/", views.DeferView.as_view(), name="agenda_item_defer"),
     path(ITEM + "decide/", views.DecideItemView.as_view(), name="agenda_item_decide"),
     path(
@@ -54,6 +55,7 @@ urlpatterns += [
     path(A_S + "close/", api.SessionClose.as_view(), name="api_session_close"),
     path(A_ITEM + "tally/", api.ItemTally.as_view(), name="api_item_tally"),
     path(A_ITEM + "vote/", api.ItemVote.as_view(), name="api_item_vote"),
+    path(A_ITEM + "close-vote/", api.ItemCloseVote.as_view(), name="api_item_close_vote"),
     path(A_ITEM + "decide/", api.ItemDecide.as_view(), name="api_item_decide"),
     path("api/v1/projects/<int:pk>/decisions/", api.DecisionList.as_view(), name="api_decisions"),
     path(

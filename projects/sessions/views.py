@@ -16,21 +16,27 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from eds_portal.authz import Permission, get_object_for_user, has_permission, has_role
 from eds_portal.roles import Role
 from eds_portal.views.base import PermissionView
-from projects.conflicts import automatic_conflict, declaration_of
+from projects.conflicts import (
+    automatic_conflict,
+    conflicted_projects,
+    declaration_of,
+    declarations_of,
+)
 from projects.models import (
     AgendaItem,
     CommissionSession,
-    ConflictDeclaration,
     Decision,
     Project,
     SessionStatus,
     TeamMembership,
     WrittenProcedure,
 )
+from projects.reading import version_request
 from projects.sessions import actions, decisions
 from projects.sessions.forms import (
     AgendaAddForm,
@@ -64,15 +70,23 @@ class SessionView(PermissionView):
 
 
 class ItemView(SessionView):
+    """A page about one agenda item: 404 when it does not exist or the user may not know it.
+
+    The item's object rules (``projects/sessions/permissions.py``) give a member conflicted on
+    the project the same 404 as the file itself, for the page, the vote, closing the vote, the
+    decision and the deferral alike.
+    """
+
     def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if request.user.is_authenticated and has_permission(request.user, self.permission):
-            self.item = (
-                AgendaItem.objects.select_related("session", "project", "version")
-                .filter(session_id=kwargs["session_id"], pk=kwargs["item_id"])
-                .first()
+            self.item = get_object_for_user(
+                request.user,
+                AgendaItem.objects.select_related("session", "project", "version").filter(
+                    session_id=kwargs["session_id"]
+                ),
+                kwargs["item_id"],
+                self.permission,
             )
-            if self.item is None:
-                raise Http404
         return super().dispatch(request, *args, **kwargs)
 
 
@@ -161,15 +175,10 @@ class SessionEditView(SessionView):
         )
 
 
-def _readable_projects(user, projects: list[Project]) -> set[int]:
-    """Which of these projects the user may open (declarations read in one query)."""
+def _readable_projects(user, projects: list[Project], declared: dict[int, bool]) -> set[int]:
+    """Which of these projects the user may open (``declared``: ``declarations_of``)."""
     if has_role(user, Role.SECRETARIAT, Role.DPO):
         return {p.pk for p in projects}
-    declared = dict(
-        ConflictDeclaration.objects.filter(member=user, project__in=projects).values_list(
-            "project_id", "has_interest"
-        )
-    )
     return {
         p.pk for p in projects if declared.get(p.pk) is False and not automatic_conflict(user, p)
     }
@@ -197,18 +206,34 @@ class SessionDetailView(SessionView):
                 "pk", "number", "opinion", "agenda_item_id", "project_id"
             )
         }
-        readable = _readable_projects(request.user, [i.project for i in items])
+        user = request.user
+        projects = [i.project for i in items]
+        declared = declarations_of(user, projects)
+        readable = _readable_projects(user, projects, declared)
+        # A conflicted member sees the agenda line (the public title, as on the declaration
+        # page) but no link to the item, which answers 404 to them, and none of its votes.
+        conflicted = (
+            set()
+            if has_role(user, Role.SECRETARIAT)
+            else conflicted_projects(user, projects, declared)
+        )
+        can_manage = has_permission(user, Permission.MANAGE_SESSIONS)
         rows = [
             {
                 "item": item,
                 "decision": decided.get(item.pk),
                 "readable": item.project_id in readable,
+                "openable": item.project_id not in conflicted,
+                # Votes cast, for those who follow the progress (the chair, the secretariat)
+                # and for everyone once the vote is closed; never for the conflicted.
+                "vote_count": item.vote_count
+                if item.project_id not in conflicted
+                and (can_manage or actions.vote_is_closed(item))
+                else None,
             }
             for item in items
         ]
         attendance = list(session.attendance.select_related("member").order_by("member__full_name"))
-        user = request.user
-        can_manage = has_permission(user, Permission.MANAGE_SESSIONS)
         planned = session.status == SessionStatus.PLANNED
         candidates = actions.agenda_candidates() if can_manage and planned else []
         return TemplateResponse(
@@ -288,7 +313,12 @@ class ConveneView(SessionView):
         else:
             messages.success(
                 request,
-                _("Convocation sent to %(count)s commission member(s).") % {"count": count},
+                ngettext(
+                    "Convocation sent to %(count)s commission member.",
+                    "Convocation sent to %(count)s commission members.",
+                    count,
+                )
+                % {"count": count},
             )
         return redirect("session_detail", session_id=session_id)
 
@@ -367,11 +397,13 @@ class AgendaItemView(ItemView):
         declaration = declaration_of(user, item.project)
         decision = Decision.objects.filter(agenda_item=item).first()
         can_decide = (
-            has_permission(user, Permission.DECIDE)
+            has_permission(user, Permission.DECIDE, item)
             and decision is None
             and item.deferred_at is None
             and item.session.status == SessionStatus.OPEN
         )
+        readable = automatic is None and declaration is not None and not declaration.has_interest
+        tally = actions.visible_tally(item, user)
         return TemplateResponse(
             request,
             self.template_name,
@@ -379,16 +411,19 @@ class AgendaItemView(ItemView):
                 "session": item.session,
                 "item": item,
                 "project": item.project,
-                "tally": actions.tally(item),
+                "tally": tally,
                 "vote_form": (form or VoteForm()) if not refusals else None,
                 "refusals": refusals,
                 "must_declare": automatic is None and declaration is None,
-                "readable": automatic is None
-                and declaration is not None
-                and not declaration.has_interest,
-                "my_vote": item.votes.filter(member=user).first(),
+                "readable": readable,
+                "my_vote": tally["mine"],
                 "decision": decision,
                 "can_decide": can_decide,
+                "can_close_vote": can_decide and item.vote_closed_at is None,
+                # What is voted on, for those who may read the version (the facade decides).
+                "data_request": version_request(item.version)
+                if has_permission(user, Permission.VIEW_PROJECT, item.project)
+                else None,
             },
             status=status,
         )
@@ -418,6 +453,19 @@ class VoteView(AgendaItemView):
         return self._render(request, form, status=400)
 
 
+class CloseVoteView(ItemView):
+    permission = Permission.DECIDE
+
+    def post(self, request: HttpRequest, session_id: int, item_id: int) -> HttpResponse:
+        try:
+            actions.close_vote(item=self.item, by=request.user)
+        except actions.Refused as refused:
+            _refusal_messages(request, refused)
+        else:
+            messages.success(request, _("Vote closed: the tally is shown to the commission."))
+        return redirect("agenda_item", session_id=session_id, item_id=item_id)
+
+
 class DeferView(ItemView):
     permission = Permission.DECIDE
 
@@ -436,7 +484,13 @@ def _decision_page(request, template, form, context, status=200):
     return TemplateResponse(
         request,
         template,
-        {"form": form, "rows": form.variable_rows(proposals), **context},
+        {
+            "form": form,
+            "rows": form.variable_rows(proposals),
+            # The chair signs the cohort, the access and the recipients too: shown with them.
+            "data_request": version_request(form.version),
+            **context,
+        },
         status=status,
     )
 
@@ -451,6 +505,7 @@ def _record_from_form(request, form, project, **where):
             recommendations=form.cleaned_data["recommendations"],
             conditions=form.cleaned_data["conditions"],
             variable_decisions=form.variable_decisions(),
+            no_vote_reason=form.cleaned_data.get("no_vote_reason", ""),
             **where,
         )
     except actions.Refused as refused:
@@ -463,12 +518,16 @@ class DecideItemView(ItemView):
     template_name = "projects/decisions/decision_form.html"
 
     def _context(self):
+        tally = actions.visible_tally(self.item, self.request.user)
         return {
             "project": self.item.project,
             "version": self.item.version,
             "item": self.item,
             "session": self.item.session,
-            "tally": actions.tally(self.item),
+            "tally": tally,
+            # Recording the decision closes the vote; until then its counts stay hidden.
+            "vote_open": not tally["closed"],
+            "ask_no_vote_reason": tally["cast"] == 0,
             "cancel_url": self.request.path.rsplit("decide/", 1)[0],
         }
 
@@ -524,6 +583,18 @@ class WrittenProcedureView(ProjectCommissionView):
         procedure = self._procedure()
         state = decisions.procedure_state(procedure) if procedure else None
         refusals = decisions.opinion_refusals(procedure, user) if procedure else []
+        mine = (
+            next((a for a in state["agreements"] if a.member_id == user.pk), None)
+            if state
+            else None
+        )
+        chair = has_permission(user, Permission.DECIDE)
+        # Written opinions are votes: each participant sees their own; the others' (and what
+        # follows from them) once the procedure is decided, or by the chair who decides it once
+        # the chair's own opinion is given (before it, the state names no rapporteur's choice).
+        show_opinions = procedure is not None and (
+            procedure.closed_at is not None or (chair and mine is not None)
+        )
         return TemplateResponse(
             request,
             self.template_name,
@@ -531,6 +602,9 @@ class WrittenProcedureView(ProjectCommissionView):
                 "project": self.project,
                 "procedure": procedure,
                 "state": state,
+                "my_opinion": mine,
+                "show_opinions": show_opinions,
+                "show_reasons": show_opinions or chair,
                 "open_reasons": decisions.open_procedure_reasons(self.project, user)
                 if procedure is None
                 else [],
@@ -666,6 +740,9 @@ class DecisionLetterView(DecisionView):
             {
                 "for_pdf": False,
                 "superseded_by": Decision.objects.filter(supersedes=decision).first(),
+                "can_read_version": has_permission(
+                    request.user, Permission.VIEW_PROJECT, decision.project
+                ),
                 "can_correct": has_permission(request.user, Permission.DECIDE)
                 and decisions.current_decision(decision.project) == decision,
             }

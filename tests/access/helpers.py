@@ -110,3 +110,27 @@ def project(by, *, reference="EDS-2026-0901", status="published", title="Bronchi
     from projects.models import Project
 
     return Project.objects.create(reference=reference, created_by=by, title=title, status=status)
+
+
+def public_page(project, by, *, title="Bronchiolites du nourrisson"):
+    """The project's page on the transparency portal, created directly (publication is tested
+    elsewhere): what makes a project public, so objectable by name."""
+    from django.utils import timezone
+
+    from access.models_transparency import Publication, PublicPage
+
+    publication = Publication.objects.create(
+        project=project,
+        number=1,
+        kind="first",
+        published_by=by,
+        snapshot={
+            "reference": project.reference,
+            "identification": {"lay_title": title, "acronym": "", "summary": ""},
+            "actors": {"controller_name": ""},
+        },
+    )
+    now = timezone.now()
+    return PublicPage.objects.create(
+        project=project, current=publication, first_published_at=now, updated_at=now, title=title
+    )

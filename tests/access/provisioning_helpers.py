@@ -30,10 +30,18 @@ VARIABLES = [
 ]
 
 
-def specification(recipients, *, access_months=24) -> dict:
+# The same, with the call-takers' notes delivered scrubbed (free text: MIN-05's review).
+NOTES_VARIABLES = [
+    *VARIABLES,
+    {"code": "call.notes", "generalisation": "scrubbed", "verdict": "approve"},
+]
+
+
+def specification(recipients, *, access_months=24, shape=None, variables=None) -> dict:
     return {
+        **({"delivery_shape": shape} if shape else {}),
         "version": 1,
-        "variables": VARIABLES,
+        "variables": variables or VARIABLES,
         "criteria": {},
         "access_months": access_months,
         "expected_persons": 100,
@@ -44,7 +52,16 @@ def specification(recipients, *, access_months=24) -> dict:
     }
 
 
-def approved(researcher, secretariat, chair, *, recipients=None, title="Bronchiolites"):
+def approved(
+    researcher,
+    secretariat,
+    chair,
+    *,
+    recipients=None,
+    title="Bronchiolites",
+    shape=None,
+    variables=None,
+):
     project = create_project(by=researcher, title=title)
     fill_draft(project, researcher)
     attach_required(project, researcher)
@@ -53,7 +70,9 @@ def approved(researcher, secretariat, chair, *, recipients=None, title="Bronchio
     DecisionFactory(
         project=project,
         version=version,
-        approved_specification=specification(recipients or [(researcher, "lead")]),
+        approved_specification=specification(
+            recipients or [(researcher, "lead")], shape=shape, variables=variables
+        ),
         signed_by=chair,
     )
     workflow.fire(project, "approve", by=chair)

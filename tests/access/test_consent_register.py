@@ -15,6 +15,7 @@ from eds_portal.models import AuditEvent
 from projects.models import Project
 from tests.access.transparency_helpers import approved_project, record_mr004
 from tests.conftest import login
+from tests.csv_exports import export_text
 from warehouse.keys import person_key
 from warehouse.models import Person
 
@@ -277,7 +278,7 @@ def test_gov16_every_project_is_in_the_record_and_its_csv(
     assert "2226543 v 0" in text
     assert "24 months" in text
     export = client.get("/dpo/record-of-processing.csv")
-    lines = export.content.decode().splitlines()
+    lines = export_text(export).splitlines()
     assert lines[0].startswith("reference,title,status,controller,purpose,legal_basis")
     assert len(lines) == 4
     assert AuditEvent.objects.filter(action="processing_record.exported", actor=dpo).exists()

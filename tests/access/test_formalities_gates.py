@@ -126,6 +126,9 @@ def test_tra08_publication_records_its_time_and_tells_the_team(
     approved, secretariat, researcher, django_capture_on_commit_callbacks
 ):
     record_mr004(approved, secretariat)
+    # The team is told in each member's language: the lead reads English here.
+    researcher.language = "en"
+    researcher.save(update_fields=["language"])
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
         publication = publish_project(project=approved, by=secretariat)

@@ -15,7 +15,7 @@ from access.models import Channel, OppositionRequest, PublicAttempt, RequestStat
 from eds_portal.models import AuditEvent
 from eds_portal.routers import vault_access
 from projects.models import ProjectStatus
-from tests.access.helpers import BIRTH, DBS, form_data, project
+from tests.access.helpers import BIRTH, DBS, form_data, project, public_page
 from warehouse.models import OppositionIdentity
 
 pytestmark = pytest.mark.django_db(databases=DBS)
@@ -94,6 +94,7 @@ def test_opp07_relative_of_a_deceased_person_can_report_the_refusal(client):
 
 def test_opp03_project_scope_and_preselection(client, researcher):
     published = project(researcher, status=ProjectStatus.PUBLISHED)
+    public_page(published, researcher)
     draft = project(researcher, reference="EDS-2026-0902", status=ProjectStatus.DRAFT)
     page = client.get(f"/opposition/?project={published.reference}")
     assert page.context["form"].initial["projects"] == [published.pk]

@@ -68,4 +68,5 @@ def test_opp15_the_dpo_reads_the_figures_and_nobody_else(
     assert page.status_code == 200
     assert "Answered within the deadline" in html
     assert requests["met"].receipt_number not in html  # counts only
-    assert client.get(url + "?year=abc").status_code == 200  # a bad year falls back, no error
+    # A year that is not a number is a clear 400 (eds_portal.hostile_input), never a 500.
+    assert client.get(url + "?year=abc").status_code == 400

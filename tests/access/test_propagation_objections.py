@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core import mail
 from django.core.exceptions import PermissionDenied
 
@@ -35,6 +36,13 @@ pytestmark = [
     pytest.mark.django_db(databases=DBS),
     pytest.mark.usefixtures("warehouse_rows", "provisioning_settings", "english_client"),
 ]
+
+
+@pytest.fixture(autouse=True)
+def _recipients_read_english(researcher):
+    """Notices follow each recipient's language; the assertions read the English msgids."""
+    researcher.language = "en"
+    researcher.save(update_fields=["language"])
 
 
 @pytest.fixture
@@ -89,7 +97,7 @@ def test_publication_records_the_pseudonyms_delivered_and_activates_the_project(
     assert AuditEvent.objects.filter(action="project.activate").count() == 1
 
 
-def test_without_a_pseudonym_column_the_persons_delivered_are_computed_by_the_engine_rules(
+def test_every_dataset_carries_the_pseudonym_and_older_ones_are_recomputed_by_the_rules(
     project,
     researcher,
     secretariat,
@@ -98,7 +106,10 @@ def test_without_a_pseudonym_column_the_persons_delivered_are_computed_by_the_en
     monkeypatch,
     django_capture_on_commit_callbacks,
 ):
-    """A dataset without ``person.pseudonym`` gives no column to read: the map is recomputed."""
+    """Every person table now carries ``person_pseudonym``, approved or not; a dataset
+    published before, without the column in its files, has its map recomputed."""
+    import pyarrow.parquet as pq
+
     from tests.access import provisioning_helpers
 
     with_column = deliver(project, data_steward, django_capture_on_commit_callbacks)
@@ -107,14 +118,17 @@ def test_without_a_pseudonym_column_the_persons_delivered_are_computed_by_the_en
     ]
     monkeypatch.setattr(provisioning_helpers, "VARIABLES", without_pseudonym)
     other = published(researcher, secretariat, chair, title="Sans pseudonyme")
-    without = deliver(other, data_steward, django_capture_on_commit_callbacks)
-    assert pseudonyms_in(Path(without.dataset_path)) == set()
+    unapproved = deliver(other, data_steward, django_capture_on_commit_callbacks)
+    assert pseudonyms_in(Path(unapproved.dataset_path)) != set()
+    assert propagation.rows_identifiable(unapproved)
 
-    keys = person_keys()
-    in_first = {key for key in keys if propagation.runs_containing([key], [with_column])}
-    in_second = {key for key in keys if propagation.runs_containing([key], [without])}
-    assert in_second == in_first != set()
-    assert without.delivery.persons == len(in_first)
+    # As if published before: the person file without the column.
+    person = Path(with_column.dataset_path) / "person.parquet"
+    table = pq.read_table(person)
+    pq.write_table(table.drop(["person_pseudonym"]), person)
+    recomputed = {value for batch in propagation._delivered_batches(with_column) for value in batch}
+    blob = bytes(with_column.delivery.pseudonyms)
+    assert recomputed == {blob[i : i + 16].hex() for i in range(0, len(blob), 16)} != set()
 
 
 def test_a_person_is_found_in_a_run_by_the_pseudonym_of_its_key_generation(
@@ -147,7 +161,7 @@ def test_an_objection_after_publication_is_propagated_to_the_delivered_dataset(
     assert item.pseudonyms == [pseudonym]
     assert item.status == PropagationStatus.OPEN
     assert item.notified_at is not None
-    assert (item.due_on - item.notified_at.date()).days == propagation.DELETION_DAYS
+    assert (item.due_on - item.notified_at.date()).days == settings.EDS_OPPOSITION_DELETION_DAYS
     recorded = AuditEvent.objects.get(action="provisioning.propagation_recorded")
     assert recorded.after["pseudonyms"] == [pseudonym]
     assert recorded.after["run"] == run.pk
@@ -241,6 +255,94 @@ def propagated(project, data_steward, identity_officer, django_capture_on_commit
 
 
 # --- The lead confirms; the DPO records an exception -------------------------------------------
+
+
+def test_the_notice_says_in_which_column_and_files_to_look(
+    client, project, researcher, data_steward, identity_officer, django_capture_on_commit_callbacks
+):
+    run = deliver(project, data_steward, django_capture_on_commit_callbacks)
+    key = person_keys()[0]
+    pseudonym = propagation.run_pseudonym(run, key)
+    # The pseudonym named is the one in the files, in that column.
+    assert pseudonym in pseudonyms_in(Path(run.dataset_path))
+    mail.outbox.clear()
+    object_as(key, identity_officer, django_capture_on_commit_callbacks)
+    item = Propagation.objects.get()
+    files = propagation.pseudonym_files(run)
+    assert "person.csv" in files
+    assert "visit_occurrence.parquet" in files
+    assert not any(name.startswith(("care_site", "data_dictionary")) for name in files)
+    told = next(m for m in mail.outbox if pseudonym in m.body)
+    assert "the person_pseudonym column of each file" in told.body
+    assert "person.csv" in told.body
+    login(client, researcher)
+    page = client.get(f"/provisioning/propagations/{item.pk}/")
+    body = page.content.decode()
+    assert "In the person_pseudonym column of each of these files" in body
+    assert "<code>person.csv</code>" in body
+    assert "I confirm the deletion<" in body
+
+
+def _as_published_before(run, *, with_pseudonym: bool) -> None:
+    """The run's manifest as format 1 wrote it (codes only, no tables' columns)."""
+    codes = ["person.sex", "visit.start"] + (["person.pseudonym"] if with_pseudonym else [])
+    old = {
+        "format": 1,
+        "specification": {"sha256": run.spec_sha256, "version": 1, "variables": codes},
+        "cohort": run.manifest["cohort"],
+        "rows": run.manifest["rows"],
+        "files": run.manifest["files"],
+    }
+    ProvisioningRun.objects.filter(pk=run.pk).update(manifest=old)
+
+
+def test_a_format_1_dataset_with_the_pseudonym_names_its_files(propagated):
+    run = propagated.run
+    _as_published_before(run, with_pseudonym=True)
+    run.refresh_from_db()
+    files = propagation.pseudonym_files(run)
+    assert "person.csv" in files
+    assert "person.parquet" in files
+    assert not any(
+        name.startswith(("care_site", "data_dictionary", "value_labels")) for name in files
+    )
+
+
+def test_without_a_pseudonym_column_the_dataset_must_be_deleted_whole(
+    client, propagated, researcher, dpo, django_capture_on_commit_callbacks
+):
+    run = propagated.run
+    _as_published_before(run, with_pseudonym=False)
+    propagated.refresh_from_db()
+    assert propagation.pseudonym_files(propagated.run) == []
+    # The notice says so.
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        propagation._notify_recipients(propagated)
+    body = mail.outbox[0].body
+    assert "have no person_pseudonym column" in body
+    assert "Delete the whole dataset" in body
+    # The page offers no confirmation of rows that the files cannot identify.
+    login(client, researcher)
+    page = client.get(f"/provisioning/propagations/{propagated.pk}/").content.decode()
+    assert "I confirm the deletion<" not in page
+    assert "the rows of this person cannot be deleted alone" in page
+    assert "I confirm that the whole dataset is deleted" in page
+    assert 'name="deleted" value="dataset"' in page
+    # A confirmation of rows is refused...
+    url = f"/provisioning/propagations/{propagated.pk}/confirm/"
+    client.post(url)
+    propagated.refresh_from_db()
+    assert propagated.status == PropagationStatus.OPEN
+    with pytest.raises(propagation.PropagationRefused):
+        propagation.confirm_deletion(propagation=propagated, by=researcher)
+    # ...that of the whole dataset is recorded as such.
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(url, {"deleted": "dataset"}).status_code == 302
+    propagated.refresh_from_db()
+    assert propagated.status == PropagationStatus.CONFIRMED
+    event = AuditEvent.objects.get(action="provisioning.propagation_confirmed")
+    assert event.after["deleted"] == "dataset"
 
 
 def test_the_lead_confirms_the_deletion(
@@ -408,3 +510,37 @@ def test_the_status_page_lists_the_projects_that_received_the_persons_data(
     assert unmatched.status_code == 200
     assert unmatched.context["deliveries"] == []
     assert project.reference not in unmatched.content.decode()
+
+
+def test_an_omop_dataset_notice_names_the_person_source_value_and_the_person_id(
+    client,
+    researcher,
+    secretariat,
+    chair,
+    data_steward,
+    identity_officer,
+    django_capture_on_commit_callbacks,
+):
+    """In the OMOP shape the pseudonym is person.person_source_value and the other tables carry
+    person_id: the notice says so, and the run's delivery record reads that column."""
+    import pyarrow.parquet as pq
+
+    project = published(researcher, secretariat, chair, shape="omop")
+    run = deliver(project, data_steward, django_capture_on_commit_callbacks)
+    key = person_keys()[0]
+    pseudonym = propagation.run_pseudonym(run, key)
+    person = pq.read_table(Path(run.dataset_path) / "person.parquet")
+    assert pseudonym in person.column("person_source_value").to_pylist()
+    assert "person_pseudonym" not in person.column_names
+    assert propagation.pseudonym_files(run) == ["person.csv", "person.parquet"]
+    mail.outbox.clear()
+    object_as(key, identity_officer, django_capture_on_commit_callbacks)
+    item = Propagation.objects.get()
+    assert item.pseudonyms == [pseudonym]  # found through the recorded delivery
+    told = next(m for m in mail.outbox if pseudonym in m.body)
+    assert "person_source_value column of person.csv" in told.body
+    assert "delete the rows of that person_id in every table" in told.body
+    login(client, researcher)
+    body = client.get(f"/provisioning/propagations/{item.pk}/").content.decode()
+    assert "note the person_id of each pseudonym" in body
+    assert "I confirm the deletion<" in body

@@ -13,6 +13,7 @@ from access.models import Publication, PublicPage
 from projects.models import Attachment, AttachmentKind, ConflictDeclaration, Review
 from tests.access.transparency_helpers import approved_project, record_mr004
 from tests.conftest import login
+from tests.csv_exports import export_text
 
 pytestmark = [
     pytest.mark.django_db(databases=["default", "warehouse"]),
@@ -73,7 +74,7 @@ def test_tra08_the_project_page_has_fields_a_and_the_objection_button(client, pu
         "HDH-2026-0042",  # directory
         "Favourable",  # opinion outcome
         "Diagnoses",  # data category
-        "2026-12-31",  # calendar
+        "31 Dec 2026",  # calendar, in the page's language (never the ISO text)
         f"/opposition/?project={published.reference}",
     ):
         assert expected in text, expected
@@ -207,7 +208,7 @@ def test_tra03_the_information_note_is_downloadable_only_once_published(
 
 
 def test_exports_csv_and_json(client, published):
-    csv_text = client.get("/transparency/projects.csv").content.decode()
+    csv_text = export_text(client.get("/transparency/projects.csv"))
     assert csv_text.splitlines()[0].startswith("reference,title")
     assert published.reference in csv_text
     data = client.get("/transparency/projects.json").json()

@@ -37,6 +37,7 @@ from projects.models import (
 from tests.conftest import current_code
 from tests.e2e.helpers import labelled_field, sign_in, submit_token
 from tests.projects.helpers import VALID_SECTIONS, attach_required, fill_draft
+from tests.projects.pdf_text import normalised, pdf_objects, pdf_text
 
 pytestmark = [
     pytest.mark.e2e,
@@ -107,7 +108,11 @@ def _nav(page: Page, name: str) -> None:
 
 
 def _short(day: date) -> str:
-    return day.strftime("%d/%m/%Y")
+    # As the French pages write a date (eds_portal/formats: "4 décembre 2026").
+    from django.utils import formats, translation
+
+    with translation.override("fr"):
+        return formats.date_format(day, "SHORT_DATE_FORMAT")
 
 
 def _declare_no_interest(page: Page, check) -> None:
@@ -193,6 +198,55 @@ def _tally_count(page: Page, choice: str):
     )
 
 
+def _fr_or_en(french: str, english: str) -> re.Pattern[str]:
+    """A text in French, or in English while its translation is not compiled yet."""
+    return re.compile(f"{re.escape(french)}|{re.escape(english)}")
+
+
+# The cohort of the request (tests/projects/helpers.py): bronchiolitis (R78), two years old at most.
+COHORT_CODE = "R78 — Bronchite aiguë/bronchiolite"
+AGE_LIMIT = _fr_or_en("2 ans ou moins", "2 years old or less")
+
+
+def _expect_cohort(scope) -> None:
+    """The cohort table in ``scope`` states each criterion of the request, with its labels."""
+    cohort = scope.get_by_role("table", name="Critères de la cohorte")
+    expect(cohort.get_by_role("row").filter(has_text="Codes CISP-2")).to_contain_text(COHORT_CODE)
+    expect(cohort).to_contain_text(AGE_LIMIT)
+    expect(cohort).to_contain_text(_fr_or_en("Aucune restriction", "No restriction"))
+
+
+def _read_the_version(page: Page, project, check) -> None:
+    """From the project page: version 1, complete and printable, and its tagged PDF."""
+    page.get_by_role("region", name="Versions soumises").get_by_role(
+        "link", name="Version 1", exact=True
+    ).click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("version 1")
+    for section in ("Identification", "Voie réglementaire", "Demande de données"):
+        expect(page.get_by_role("region", name=section, exact=True)).to_be_visible()
+    request = page.get_by_role("region", name="Demande de données", exact=True)
+    expect(
+        request.get_by_role("table", name="Variables demandées").locator("tbody tr")
+    ).to_have_count(len(REQUESTED_CODES))
+    expect(request).to_contain_text("Âge des nourrissons.")  # a justification
+    _expect_cohort(request)
+    expect(
+        page.get_by_role("region", name="Pièces jointes soumises avec cette version")
+    ).to_contain_text("protocol.pdf")
+    check(page)
+    pdf_link = page.get_by_role(
+        "link", name=_fr_or_en("Télécharger la version 1 en PDF", "Download version 1 as a PDF")
+    )
+    response = page.request.get(pdf_link.get_attribute("href"))
+    assert response.status == 200
+    assert response.headers["content-type"] == "application/pdf"
+    assert "pdfuaid:part" in pdf_objects(response.body())
+    assert "/StructTreeRoot" in pdf_objects(response.body())
+    assert COHORT_CODE in normalised(pdf_text(response.body()))
+    page.go_back()
+    expect(page.get_by_role("heading", level=1)).to_have_text(project.title)
+
+
 def test_commission_reviews_votes_and_decides_variable_by_variable(
     sign_in_as,
     live_server,
@@ -273,6 +327,9 @@ def test_commission_reviews_votes_and_decides_variable_by_variable(
         _declare_no_interest(reviewer, check)
         expect(reviewer.get_by_role("heading", level=1)).to_have_text(project.title)
         check(reviewer)
+        if refuse:
+            # The rapporteur reads everything the review approves: the cohort too.
+            _read_the_version(reviewer, project, check)
         _write_review(reviewer, project, check, refuse=refuse)
 
     reviews = Review.objects.filter(project=project, submitted_at__isnull=False)
@@ -322,7 +379,7 @@ def test_commission_reviews_votes_and_decides_variable_by_variable(
     members = (commission_member, rapporteur, chair, patient_representative)
     for member in members:
         office.get_by_role("group", name=member.full_name).get_by_label(
-            "Présent", exact=True
+            "Présent·e", exact=True
         ).check()
     office.get_by_role("button", name="Enregistrer les présences").click()
     expect(_messages(office)).to_contain_text("Présences enregistrées.")
@@ -331,7 +388,7 @@ def test_commission_reviews_votes_and_decides_variable_by_variable(
     )
     for member in members:
         expect(office.get_by_role("region", name="Présences")).to_contain_text(
-            f"{member.full_name} — présent"
+            f"{member.full_name} — présent·e"
         )
     check(office)
     # The secretariat manages the session; only the chair opens it.
@@ -366,6 +423,15 @@ def test_commission_reviews_votes_and_decides_variable_by_variable(
     vote_section.get_by_role("link", name="Déclarer mes liens d\u2019intérêts").click()
     _declare_no_interest(chairing, check)
     _open_agenda_item(chairing, project, check)
+    # What is voted on: the data request with its variables and its cohort.
+    voted_on = chairing.get_by_role(
+        "region",
+        name=_fr_or_en("La demande de données de la version 1", "The data request of version 1"),
+    )
+    expect(
+        voted_on.get_by_role("table", name="Variables demandées").locator("tbody tr")
+    ).to_have_count(len(REQUESTED_CODES))
+    _expect_cohort(voted_on)
     _vote(chairing, "Abstention", check)
 
     # --- The other members present vote: the two rapporteurs and the patient representative.
@@ -382,18 +448,37 @@ def test_commission_reviews_votes_and_decides_variable_by_variable(
     for voter, choice in voters:
         _open_agenda_item(voter, project, check)
         _vote(voter, choice, check)
+        # Independent votes: before and after voting, a member sees neither the tally nor who
+        # has voted while the vote is open, only their own vote.
+        expect(voter.get_by_role("table", name="Voix par choix")).to_have_count(0)
+        expect(voter.get_by_role("region", name="Décompte des voix")).to_contain_text(
+            "Les votes sont indépendants"
+        )
+        expect(voter.get_by_role("region", name="Décompte des voix")).not_to_contain_text(
+            chair.full_name
+        )
 
-    # --- The tally, as the chair sees it, then the decision. ---
+    # --- The chair sees how many voted, closes the vote, reads the tally, then decides. ---
     item = AgendaItem.objects.get(session=session, project=project)
     chairing.reload()
+    expect(chairing.get_by_role("table", name="Voix par choix")).to_have_count(0)
+    expect(chairing.get_by_role("region", name="Décompte des voix")).to_contain_text(
+        "4 votes exprimés à ce stade, sur 4 votants possibles."
+    )
+    check(chairing)
+    chairing.get_by_role("region", name="Présidence").get_by_role(
+        "button", name="Clore le vote"
+    ).click()
+    expect(_messages(chairing)).to_contain_text(
+        "Vote clos : le décompte est affiché à la commission."
+    )
     expect(_tally_count(chairing, "Favorable")).to_have_text("2")
     expect(_tally_count(chairing, "Favorable avec recommandations")).to_have_text("1")
     expect(_tally_count(chairing, "Modifications demandées")).to_have_text("0")
     expect(_tally_count(chairing, "Défavorable")).to_have_text("0")
     expect(_tally_count(chairing, "Abstention")).to_have_text("1")
     expect(chairing.get_by_role("region", name="Décompte des voix")).to_contain_text(
-        "4 vote(s) exprimé(s) ; 4 votant(s) possible(s), présent(s) "
-        "et sans conflit d\u2019intérêts."
+        "Votes exprimés : 4. Votants possibles, présents et sans conflit d\u2019intérêts : 4."
     )
     expect(chairing.get_by_role("region", name="Décompte des voix")).not_to_contain_text(
         "N\u2019ont pas encore voté"
@@ -449,7 +534,7 @@ def test_commission_reviews_votes_and_decides_variable_by_variable(
     expect(commission.get_by_role("listitem").filter(has_text=decision.number)).to_contain_text(
         "Favorable"
     )
-    specification = commission.get_by_role("table", name="Spécification des données accordées")
+    specification = commission.get_by_role("table", name="Spécification des données approuvée")
     expect(specification.locator("tbody tr")).to_have_count(3)
     refused_row = specification.get_by_role("row").filter(has_text=REFUSED_CODE)
     expect(refused_row).to_contain_text("Refusée : retirée de la livraison")
@@ -471,7 +556,7 @@ def test_commission_reviews_votes_and_decides_variable_by_variable(
     letter = team.get_by_role("main")
     expect(letter).to_contain_text(f"Décision n° {decision.number}")
     expect(letter.locator(".letter__opinion")).to_have_text("Favorable")
-    letter_rows = letter.locator("table tbody tr")
+    letter_rows = letter.locator("table.letter__variables tbody tr")
     expect(letter_rows).to_have_count(3)
     refused_letter_row = letter_rows.filter(has_text=REFUSED_CODE)
     expect(refused_letter_row.locator("td").nth(2)).to_have_text("Refuser")
@@ -483,6 +568,16 @@ def test_commission_reviews_votes_and_decides_variable_by_variable(
         expect(row.locator("td").nth(3)).to_have_text("Valeur exacte")
     expect(letter).to_contain_text("2 variables accordées, pour un accès de 24 mois.")
     expect(letter).to_contain_text(chair.full_name)
+    # The deliberation in figures: four members present, none excused, the quorum reached;
+    # two votes for the opinion adopted, one for another, one abstention.
+    expect(letter).to_contain_text(
+        _fr_or_en("4, dont 1 représentant des patients", "4, including 1 patient representative")
+    )
+    expect(letter.locator(".letter__quorum")).to_contain_text(_fr_or_en("atteint", "reached"))
+    tally = letter.locator("table.letter__tally tbody tr td")
+    expect(tally).to_have_text(["2", "1", "1", "4", "4"])
+    _expect_cohort(letter)
+    next_step = letter.locator(".letter__next-step").inner_text()
     check(team)
 
     download = team.get_by_role("link", name="Télécharger le PDF")
@@ -491,6 +586,20 @@ def test_commission_reviews_votes_and_decides_variable_by_variable(
     assert response.status == 200
     assert response.headers["content-type"] == "application/pdf"
     assert response.body().startswith(b"%PDF-")
+    assert "pdfuaid:part" in pdf_objects(response.body())
+    letter_text = normalised(pdf_text(response.body()))
+    assert COHORT_CODE in letter_text
+    assert normalised(next_step) in letter_text
+
+    # The lead's home says the same next step as the letter.
+    team.goto(reverse("home"))
+    home_row = (
+        team.get_by_role("table", name="Mes projets et ce qui est attendu de moi")
+        .get_by_role("row")
+        .filter(has_text=project.reference)
+    )
+    expect(home_row.get_by_role("cell").last).to_have_text(next_step)
+    check(team)
 
     # --- What the database holds. ---
     decision.refresh_from_db()
@@ -527,9 +636,11 @@ def test_commission_reviews_votes_and_decides_variable_by_variable(
         "session.attendance_recorded": 1,
         "session.opened": 1,
         "vote.cast": 4,
+        "session.vote_closed": 1,
         "project.approve": 1,
         "decision.recorded": 1,
         "decision.letter_downloaded": 1,
+        "protocol.version_pdf_downloaded": 1,
     }.items():
         assert actions.count(action) == count, (action, actions)
     recorded = AuditEvent.objects.get(action="decision.recorded")

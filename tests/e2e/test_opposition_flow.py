@@ -150,7 +150,8 @@ def test_a_visitor_objects_to_a_published_project_and_the_identity_officer_appli
     expect(page.get_by_role("heading", level=1)).to_have_text(
         "S’opposer à la réutilisation de vos données"
     )
-    project_box = page.get_by_label(f"{published.reference} — {published.title}")
+    # Offered under its public title (the working title is the team's).
+    project_box = page.get_by_label(f"{published.reference} — {TITLE}")
     expect(project_box).to_be_checked()
     expect(page.get_by_label("Projets choisis uniquement")).to_be_checked()
     _check(page, assert_accessible, assert_no_csp_violation)

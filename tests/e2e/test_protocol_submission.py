@@ -16,6 +16,7 @@ from playwright.sync_api import Locator, Page, expect
 from projects.actions import create_project
 from projects.models import Project, ProtocolVersion
 from tests.e2e.helpers import labelled_field, sign_in
+from tests.projects.pdf_text import normalised, pdf_objects, pdf_text
 from tests.warehouse import factories as wf
 
 # The data request page reads the warehouse's concept table (loaded by a migration): it takes
@@ -55,6 +56,29 @@ def _button(page: Page, name: str) -> Locator:
     return page.get_by_role("button", name=name, exact=True)
 
 
+def _in_french_or_english(french: str, english: str) -> re.Pattern[str]:
+    """A text in French, or in English while its translation is not compiled yet."""
+    return re.compile(f"^(?:{re.escape(french)}|{re.escape(english)})$")
+
+
+PREVIEW_LINK = _in_french_or_english(
+    "Prévisualiser le protocole tel que la commission le lira",
+    "Preview the protocol as the commission will read it",
+)
+
+
+def _expect_cohort(page: Page) -> None:
+    """The cohort as typed below: bronchiolitis (R78), two years old at most, at home."""
+    cohort = page.get_by_role("table", name="Critères de la cohorte")
+    expect(cohort.get_by_role("row").filter(has_text="Codes CISP-2")).to_contain_text(
+        "R78 — Bronchite aiguë/bronchiolite"
+    )
+    expect(cohort.get_by_role("row").filter(has_text="Types de prise en charge")).to_contain_text(
+        "Visite à domicile"
+    )
+    expect(cohort).to_contain_text(re.compile("2 ans ou moins|2 years old or less"))
+
+
 def _messages(page: Page) -> Locator:
     return page.locator(".messages")
 
@@ -70,13 +94,17 @@ def _answer(page: Page, question: str, answer: str) -> None:
     page.get_by_role("group", name=question).get_by_label(answer, exact=True).check()
 
 
-def _open_table(page: Page, table: str) -> Locator:
-    group = page.locator("details.variable-group").filter(
-        has=page.locator("summary > code", has_text=re.compile(f"^{re.escape(table)}$"))
-    )
-    group.locator("summary").click()
-    expect(group).to_have_attribute("open", "")
-    return group
+def _either(french: str, english: str) -> re.Pattern[str]:
+    """A message in French, or in English while its translation is not compiled yet."""
+    return re.compile(f"{re.escape(french)}|{re.escape(english)}")
+
+
+def _open_group(page: Page, group: str) -> Locator:
+    """A group of the variable picker, by clinical meaning (warehouse/catalogue_groups.py)."""
+    details = page.locator(f'details.variable-group[data-variable-group="{group}"]')
+    details.locator("summary").click()
+    expect(details).to_have_attribute("open", "")
+    return details
 
 
 def _request_variable(group: Locator, label: str, justification: str, generalisation: str) -> None:
@@ -223,7 +251,11 @@ def test_researcher_writes_and_submits_a_protocol(
     _button(page, SAVE).click()
     proposal = page.get_by_role("region", name=re.compile("^Voie proposée"))
     expect(proposal).to_be_visible()
-    expect(_messages(page)).to_contain_text("Enregistré comme brouillon.")
+    # The confirmation box appears now: no error about it before the researcher could see it.
+    expect(_messages(page)).to_contain_text(
+        _either("Lisez la voie proposée ci-dessous", "Read the proposed route below")
+    )
+    expect(page.locator(".error-summary")).to_have_count(0)
     check(page)
     proposal.get_by_label("Je confirme la voie réglementaire proposée.").check()
     _button(page, SAVE_AND_NEXT).click()
@@ -232,10 +264,10 @@ def test_researcher_writes_and_submits_a_protocol(
     _expect_section(page, "Demande de données")
     expect(_messages(page)).to_contain_text(SAVED_AND_COMPLETE)
     check(page)
-    person = _open_table(page, "person")
+    person = _open_group(page, "patient")
     _request_variable(person, "Sexe", "Décrire la population.", "Valeur exacte")
     _request_variable(person, "Date de naissance", "Âge des nourrissons.", "Année seule")
-    conditions = _open_table(page, "condition_occurrence")
+    conditions = _open_group(page, "diagnosis")
     _request_variable(
         conditions, "Diagnostic (CISP-2)", "Identifier les bronchiolites.", "Valeur exacte"
     )
@@ -244,19 +276,30 @@ def test_researcher_writes_and_submits_a_protocol(
     # region (which stays in place, so that screen readers announce the new count).
     count = page.get_by_role("region", name="Résultat")
     expect(count).to_have_attribute("aria-live", "polite")
-    expect(count).to_contain_text("Choisissez des critères")
+    # No "Count" button here: the count follows the criteria.
+    expect(count).to_contain_text(
+        _either("dès que vous modifiez un critère", "as soon as you change a criterion")
+    )
+    expect(count).not_to_contain_text("Compter")
     live_region = count.element_handle()
     persons = count.locator("dl div", has=page.locator("dt", has_text="Personnes")).locator("dd")
     codes = labelled_field(page, "Codes CISP-2")
     codes.fill("ZZ9")
     codes.press("Tab")
-    expect(count).to_contain_text("Aucun code ne commence par : ZZ9.")
+    # Not an ICPC-2 code at all: said beside the field, which is flagged, and in the result.
+    not_a_code = _either("Code CISP-2 non valide : ZZ9", "Not a valid ICPC-2 code: ZZ9")
+    expect(count).to_contain_text(not_a_code)
+    expect(codes).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#id_icpc2_codes_error")).to_contain_text(not_a_code)
+    expect(codes).to_have_attribute("aria-describedby", re.compile(r"\bid_icpc2_codes_error\b"))
     check(page)
     # Counts are perturbed by their persons' record keys (at most 3) and rounded to 5, never
     # below 15 (warehouse.disclosure): 38 true persons show 35 or 40, 23 show 20 or 25, 12 show 15.
     codes.fill("R78")
     codes.press("Tab")
     expect(persons).to_have_text(re.compile(r"^(35|40)$"))
+    expect(codes).not_to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#id_icpc2_codes_error")).to_be_empty()
     maximum_age = labelled_field(page, "Âge maximum (ans)")
     maximum_age.fill("2")
     maximum_age.press("Tab")
@@ -306,8 +349,23 @@ def test_researcher_writes_and_submits_a_protocol(
     expect(before_submission).to_contain_text("Le protocole est complet.")
     expect(before_submission.get_by_role("listitem")).to_have_count(0)
     check(page)
+    # The preview: the draft as the commission will read it, the cohort included.
+    before_submission.get_by_role("link", name=PREVIEW_LINK).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        _in_french_or_english(
+            "Bronchiolites vues en visite à domicile — aperçu du brouillon",
+            "Bronchiolites vues en visite à domicile — preview of the draft",
+        )
+    )
+    expect(page.get_by_role("table", name="Variables demandées").get_by_role("row")).to_have_count(
+        4
+    )
+    _expect_cohort(page)
+    check(page)
+    page.go_back()
     before_submission.get_by_role("link", name="Soumettre", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Soumettre le protocole")
+    expect(page.get_by_role("link", name=PREVIEW_LINK)).to_be_visible()
     check(page)
     _button(page, "Soumettre cette version").click()
 
@@ -323,6 +381,19 @@ def test_researcher_writes_and_submits_a_protocol(
     attachments = page.get_by_role("region", name="Pièces jointes soumises avec cette version")
     expect(attachments.get_by_role("listitem")).to_have_count(3)
     check(page)
+    # The version is the complete reading view: the cohort too, and a tagged PDF of it.
+    _expect_cohort(page)
+    pdf = page.request.get(
+        page.get_by_role(
+            "link",
+            name=_in_french_or_english(
+                "Télécharger la version 1 en PDF", "Download version 1 as a PDF"
+            ),
+        ).get_attribute("href")
+    )
+    assert pdf.headers["content-type"] == "application/pdf"
+    assert "pdfuaid:part" in pdf_objects(pdf.body())
+    assert "R78 — Bronchite aiguë/bronchiolite" in normalised(pdf_text(pdf.body()))
 
     version = ProtocolVersion.objects.get(project=project)
     assert version.number == 1

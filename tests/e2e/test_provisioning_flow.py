@@ -4,7 +4,7 @@ The data steward signs in (TOTP), opens the provisioning page of a published pro
 run and watches its progress bar. The broker is replaced by a queue that the test drains, task
 by task, through the real Celery tasks (prepare, every part, publish) while the page is open:
 the progress fragment it polls sees the run end and reloads the page, which then reads
-"Publié" with every row written. The researcher, team lead and recipient named in the approved
+"Publiée" with every row written. The researcher, team lead and recipient named in the approved
 specification, signs in in a browser profile of their own, opens the run from the project page
 and downloads the person file; its SHA-256 is the one of the manifest (on the run and in
 manifest.json), it is a valid Parquet file with the approved columns, and the download is in
@@ -196,7 +196,7 @@ def test_steward_starts_a_run_and_the_recipient_downloads_a_file_matching_the_ma
     assert run.rows_done > 0
 
     # The page polls its progress fragment; the run is over, so it reloads itself.
-    expect(progress.locator(".status-badge")).to_have_text("Publié", timeout=15_000)
+    expect(progress.locator(".status-badge")).to_have_text("Publiée", timeout=15_000)
     expect(progress).not_to_have_attribute("hx-trigger", "every 2s")
     expect(bar).to_have_attribute("value", "3")  # two parts, then the publication
     expect(bar).to_have_attribute("max", "3")
@@ -223,7 +223,7 @@ def test_steward_starts_a_run_and_the_recipient_downloads_a_file_matching_the_ma
     expect(team.get_by_role("heading", level=1)).to_have_text(
         f"Extraction {run.pk} de {project.reference}"
     )
-    expect(team.locator("#run-progress .status-badge")).to_have_text("Publié")
+    expect(team.locator("#run-progress .status-badge")).to_have_text("Publiée")
     # SEC-03: no link without the second factor; the recipient enrols and comes back here.
     assert not researcher.totpdevice_set.exists()
     expect(team.locator("a[href*='/provisioning/download/']")).to_have_count(0)
@@ -241,7 +241,8 @@ def test_steward_starts_a_run_and_the_recipient_downloads_a_file_matching_the_ma
     files = team.get_by_role("table", name="Fichiers du jeu de données")
     listed = {entry["name"]: entry for entry in run.manifest["files"]}
     assert PERSON_FILE in listed
-    expect(files.locator("tbody tr")).to_have_count(len(listed) + 1)  # and manifest.json
+    # and manifest.json, and dataset.zip (every file in one archive)
+    expect(files.locator("tbody tr")).to_have_count(len(listed) + 2)
     row = files.get_by_role("row").filter(has=team.get_by_role("link", name=PERSON_FILE))
     expect(row.locator("code")).to_have_text(listed[PERSON_FILE]["sha256"])
     check(team)

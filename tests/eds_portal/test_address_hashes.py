@@ -7,9 +7,7 @@ signed-in staff (and failed logins) keep the address.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 from datetime import date, datetime, time, timedelta
 
@@ -31,6 +29,7 @@ from eds_portal.audit import GENESIS_HASH, _timestamp, compute_hash, record_even
 from eds_portal.models import AddressKey, AuditEvent
 from tests.access.helpers import BIRTH, DBS, form_data
 from tests.conftest import login
+from tests.csv_exports import read_csv_dicts
 from tests.factories import TEST_PASSWORD
 
 pytestmark = pytest.mark.django_db(databases=DBS)
@@ -299,7 +298,7 @@ def test_the_trail_page_csv_and_api_show_the_hash(client, auditor, on_day):
     assert expected[:16] in page
     assert PATIENT not in page
     export = client.get("/audit/export.csv", {"action": "opposition.objection_received"})
-    rows = list(csv.DictReader(io.StringIO(b"".join(export.streaming_content).decode())))
+    rows = read_csv_dicts(export)
     assert [(row["ip"], row["client_hash"]) for row in rows] == [("", expected)]
     api = client.get("/api/v1/audit-events/", {"action": "opposition.objection_received"})
     results = api.json()["results"]

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import csv
-import io
-
 import pytest
 from django.db import connection
 
 from eds_portal.audit import record_event
 from eds_portal.models import AuditEvent
 from tests.conftest import login
+from tests.csv_exports import read_csv
 
 pytestmark = pytest.mark.django_db
 
@@ -123,7 +121,7 @@ def test_csv_export_streams_every_matching_event_and_is_audited(client, auditor,
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
     assert "attachment" in response["Content-Disposition"]
-    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    rows = read_csv(response)
     assert rows[0][:5] == ["seq", "occurred_at", "actor_id", "actor_email", "action"]
     assert len(rows) == 1 + 61
     seqs = [int(row[0]) for row in rows[1:]]

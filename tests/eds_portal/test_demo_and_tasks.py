@@ -78,11 +78,13 @@ def test_chain_verification_task_records_its_result(dpo):
     assert mail.outbox == []
 
 
-def test_broken_chain_alerts_the_dpo(dpo):
+def test_broken_chain_alerts_the_dpo(dpo, django_capture_on_commit_callbacks):
     from tests.eds_portal.helpers import tamper
 
     tamper("UPDATE eds_portal_auditevent SET action = 'tampered' WHERE seq = 1")
-    verify_audit_chain_task.delay()
+    # The alert leaves through the mail queue, after the commit (eds_portal.mail).
+    with django_capture_on_commit_callbacks(execute=True):
+        verify_audit_chain_task.delay()
     event = AuditEvent.objects.get(action="audit.chain_verified")
     assert event.after["ok"] is False
     assert event.after["broken_seq"] == 1

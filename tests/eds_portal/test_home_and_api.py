@@ -95,15 +95,16 @@ def test_home_query_count_is_pinned(client, chair, django_assert_num_queries):
     # Session, user, OTP device, roles (4); the files in review, their teams and members (2
     # prefetches), declarations (4); my assignments and draft reviews (2); unread
     # notifications (1); sessions and their items for the chair, then for the member, and
-    # written procedures (5); OTP device check, session save (2): the same for 3 files as for
-    # 100; the panel shared by the chair's two roles is built once.
-    with django_assert_num_queries(20):
+    # written procedures (5); files entrusted as an external expert (1); OTP device check,
+    # session save (2): the same for 3 files as for 100; the panel shared by the chair's two
+    # roles is built once.
+    with django_assert_num_queries(21):
         client.get("/")
     for i in range(3, 8):
         Project.objects.filter(pk=create_project(by=chair, title=f"P{i}").pk).update(
             status="under_review"
         )
-    with django_assert_num_queries(20):
+    with django_assert_num_queries(21):
         client.get("/")
 
 
@@ -131,7 +132,9 @@ def test_openapi_schema_lists_the_endpoints(client, researcher):
     assert "/api/v1/audit-events/" in paths
 
 
+@pytest.mark.django_db(databases=["default", "warehouse", "vault"])
 def test_health_check(client):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok"}
+    assert response.json()["status"] == "ok"
+    assert response.json()["checks"]["database.default"] == "ok"

@@ -70,12 +70,9 @@ def test_a_rolled_back_change_notifies_nobody(researcher, django_capture_on_comm
 
 
 def test_a_failing_mail_server_keeps_the_notification(
-    researcher, monkeypatch, django_capture_on_commit_callbacks
+    researcher, settings, django_capture_on_commit_callbacks
 ):
-    def broken(*args, **kwargs):
-        raise OSError("SMTP down")
-
-    monkeypatch.setattr("eds_portal.notifications.send_mail", broken)
+    settings.EMAIL_BACKEND = "tests.eds_portal.mail_backends.DownBackend"
     with django_capture_on_commit_callbacks(execute=True):
         notify([researcher], subject="Sujet", body="Corps")
     notification = Notification.objects.get()
@@ -114,24 +111,42 @@ def test_mark_all_as_read_marks_only_mine(client, researcher, secretariat):
     assert theirs.read_at is None
 
 
-def test_opening_one_follows_its_link_and_marks_it_read(client, researcher, secretariat):
+def test_opening_one_shows_it_and_marking_it_read_is_a_post(client, researcher, secretariat):
     mine = note(researcher, "À voir", url="/projects/42/")
     theirs = note(secretariat, "Autre", url="/projects/43/")
     login(client, researcher)
-    response = client.get(f"/notifications/{mine.pk}/")
+    # GET never changes state: a third-party page could make the browser open the link.
+    shown = client.get(f"/notifications/{mine.pk}/")
+    assert shown.status_code == 200
+    assert "À voir" in shown.content.decode()
+    mine.refresh_from_db()
+    assert mine.read_at is None
+    response = client.post(f"/notifications/{mine.pk}/")
     assert response.status_code == 302
     assert response.url == "/projects/42/"
     mine.refresh_from_db()
     assert mine.read_at is not None
     assert client.get(f"/notifications/{theirs.pk}/").status_code == 404
+    assert client.post(f"/notifications/{theirs.pk}/").status_code == 404
     theirs.refresh_from_db()
     assert theirs.read_at is None
+
+
+def test_marking_a_notification_read_needs_the_csrf_token(researcher):
+    from django.test import Client
+
+    mine = note(researcher, "À voir", url="/projects/42/")
+    client = login(Client(enforce_csrf_checks=True), researcher)
+    assert client.post(f"/notifications/{mine.pk}/").status_code == 403
+    mine.refresh_from_db()
+    assert mine.read_at is None
 
 
 def test_an_external_link_is_never_followed(client, researcher):
     odd = note(researcher, "Lien", url="//evil.example/")
     login(client, researcher)
-    assert client.get(f"/notifications/{odd.pk}/").url == "/notifications/"
+    assert client.post(f"/notifications/{odd.pk}/").url == "/notifications/"
+    assert "evil.example" not in client.get(f"/notifications/{odd.pk}/").content.decode()
 
 
 def test_anonymous_is_sent_to_the_login_page(client, researcher):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import pytest
 from django.contrib.auth.models import Group
 from guardian.shortcuts import assign_perm
@@ -68,7 +70,9 @@ def test_superuser_gets_nothing_for_free(make_user):
 
 
 def test_grant_and_revoke_role_are_audited_and_idempotent(outsider, dpo):
-    assert grant_role(user=outsider, role=Role.AUDITOR, by=dpo)
+    details = {"validated_by": "Marie Manager", "valid_until": date.today() + timedelta(days=9)}
+    assert grant_role(user=outsider, role=Role.AUDITOR, by=dpo, **details)
+    assert not grant_role(user=outsider, role=Role.AUDITOR, by=dpo, **details)
     assert not grant_role(user=outsider, role=Role.AUDITOR, by=dpo)
     assert has_permission(outsider, Permission.VIEW_AUDIT_TRAIL)
     events = AuditEvent.objects.filter(action="role.granted", target_id=str(outsider.pk))
@@ -130,3 +134,38 @@ def test_an_object_rule_never_grants_without_the_role(group_rule, researcher, ou
     assign_perm("auth.view_group", outsider, mine)
     assert not has_permission(researcher, Permission.VIEW_AUDIT_TRAIL, mine)
     assert not has_permission(outsider, Permission.VIEW_AUDIT_TRAIL, mine)
+
+
+@pytest.fixture
+def group_object_grant():
+    """A per-object grant standing for the role on one Group (as external experts' grants)."""
+    key = (Permission.VIEW_AUDIT_TRAIL, Group)
+    authz.register_object_grant(
+        Permission.VIEW_AUDIT_TRAIL,
+        Group,
+        codename="auth.change_group",
+        condition=lambda user, group: not group.name.startswith("closed"),
+    )
+    yield
+    del authz._registry.rules[key]
+
+
+def test_an_object_grant_stands_for_the_role_on_its_one_object(
+    group_object_grant, outsider, researcher, dpo
+):
+    granted = Group.objects.create(name="granted")
+    closed = Group.objects.create(name="closed-file")
+    other = Group.objects.create(name="other")
+    assign_perm("auth.change_group", outsider, granted)
+    assign_perm("auth.change_group", outsider, closed)
+    assert has_permission(outsider, Permission.VIEW_AUDIT_TRAIL, granted)
+    # On no other object, not without the object, and not when the condition fails.
+    assert not has_permission(outsider, Permission.VIEW_AUDIT_TRAIL, other)
+    assert not has_permission(outsider, Permission.VIEW_AUDIT_TRAIL)
+    assert not has_permission(outsider, Permission.VIEW_AUDIT_TRAIL, closed)
+    # Another account does not benefit from it; the role holders keep their role-wide grant.
+    assert not has_permission(researcher, Permission.VIEW_AUDIT_TRAIL, granted)
+    assert has_permission(dpo, Permission.VIEW_AUDIT_TRAIL, other)
+    # A disabled account loses it.
+    outsider.is_active = False
+    assert not has_permission(outsider, Permission.VIEW_AUDIT_TRAIL, granted)

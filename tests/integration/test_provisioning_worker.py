@@ -137,14 +137,15 @@ def worker_env(tmp_path, settings):
         app.conf.task_always_eager, app.conf.task_default_queue = previous
 
 
-def _wait(predicate, *, timeout: float, message: str, every: float = 0.1):
+def _wait(predicate, *, timeout: float, message, every: float = 0.1):
+    """Polls ``predicate``; ``message`` may be a callable, read only on failure (a worker's log)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
         if value:
             return value
         time.sleep(every)
-    pytest.fail(message)
+    pytest.fail(message() if callable(message) else message)
 
 
 def test_a_worker_killed_mid_run_leaves_nothing_visible_and_the_run_completes_once(
@@ -161,8 +162,9 @@ def test_a_worker_killed_mid_run_leaves_nothing_visible_and_the_run_completes_on
 
     lost = _wait(
         part_running,
-        timeout=60,
-        message="worker A never started a part: " + (tmp_path / "worker-a.log").read_text(),
+        # A loaded machine may take long to start a worker: the wait is generous.
+        timeout=120,
+        message=lambda: "worker A never started a part: " + (tmp_path / "worker-a.log").read_text(),
     )
     time.sleep(HEARTBEAT * 1.5)  # at least one heartbeat from inside the part
     os.kill(first.pid, signal.SIGKILL)
@@ -185,7 +187,7 @@ def test_a_worker_killed_mid_run_leaves_nothing_visible_and_the_run_completes_on
             pk=run.pk, status__in=[RunStatus.PUBLISHED, RunStatus.FAILED]
         ).exists(),
         timeout=120,
-        message="the run did not finish: " + (tmp_path / "worker-b.log").read_text(),
+        message=lambda: "the run did not finish: " + (tmp_path / "worker-b.log").read_text(),
         every=0.5,
     )
     run.refresh_from_db()

@@ -76,9 +76,13 @@ VALID_SECTIONS = {
 
 
 def fill_draft(project: Project, by, *, except_sections: tuple[str, ...] = ()) -> None:
+    """The valid sections; the data recipient is ``by``, a team member as submission requires."""
     for key, raw in VALID_SECTIONS.items():
         if key not in except_sections:
-            save_section(project=project, section_key=key, raw=dict(raw), by=by)
+            raw = dict(raw)
+            if key == "actors" and getattr(by, "full_name", ""):
+                raw["data_recipients"] = f"{by.full_name}, Inserm"
+            save_section(project=project, section_key=key, raw=raw, by=by)
 
 
 def attach_required(project: Project, by) -> None:

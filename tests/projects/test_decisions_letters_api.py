@@ -174,9 +174,13 @@ def test_api_vote_tally_and_decide(voting, chair, commission_member, patient_rep
     again = member.post(base + "vote/", {"choice": "unfavourable"}, format="json")
     assert again.status_code == 409
     assert again.json()["reasons"]
+    # Independent votes: while open, a member sees their own vote, nothing of the others'.
     tally = member.get(base + "tally/").json()
-    assert tally["counts"]["favourable"] == 1
-    assert {v["id"] for v in tally["not_voted"]} == {chair.pk, patient_representative.pk}
+    assert tally["closed"] is False
+    assert tally["my_vote"] == "favourable"
+    assert tally["counts"] is None
+    assert tally["cast"] is None
+    assert tally["not_voted"] is None
     assert member.post(base + "decide/", {}, format="json").status_code == 403
     api = login(APIClient(), chair)
     body = {
@@ -194,6 +198,12 @@ def test_api_vote_tally_and_decide(voting, chair, commission_member, patient_rep
     body["variable_decisions"]["person.birth_date"]["reason"] = "Petits effectifs."
     created = api.post(base + "decide/", body, format="json")
     assert created.status_code == 201, created.content
+    # The decision closed the vote: the tally is shown to the member now.
+    tally = member.get(base + "tally/").json()
+    assert tally["closed"] is True
+    assert tally["counts"]["favourable"] == 1
+    assert tally["cast"] == 1
+    assert tally["eligible"] == 3
     spec = created.json()["approved_specification"]
     assert {v["code"]: v["generalisation"] for v in spec["variables"]} == {
         "person.sex": "exact",

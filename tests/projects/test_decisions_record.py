@@ -121,7 +121,8 @@ def test_no_decision_without_a_vote_or_the_quorum(
 ):
     with pytest.raises(DecisionRefused) as refused:
         decide(voting, chair)
-    assert "No vote has been cast on this item yet." in refused.value.reasons
+    assert "no_vote_reason" in refused.value.field_errors
+    assert any(r.startswith("No vote has been cast on this item") for r in refused.value.reasons)
     _voted(voting, commission_member)
     actions.record_attendance(
         session=voting.session, by=secretariat, presence={commission_member.pk: False}
@@ -356,7 +357,9 @@ def amendment(voting, chair, commission_member, rapporteur, researcher, secretar
     )
     submit_project(project=project, by=researcher)
     project.refresh_from_db()
-    assert project.status == ProjectStatus.UNDER_REVIEW
+    # GOV-13: the amendment is under review; the project stays approved meanwhile.
+    assert project.status == ProjectStatus.APPROVED
+    assert project.review_status == ProjectStatus.UNDER_REVIEW
     assign(project, commission_member, secretariat)
     assign(project, rapporteur, secretariat)
     declare(project, rapporteur)

@@ -250,7 +250,13 @@ def test_a_removed_or_conflicted_rapporteur_cannot_review(
     )
     login(client, rapporteur)
     assert client.get(_url(assigned)).status_code == 404
-    declare_interest(project=assigned, by=rapporteur, has_interest=False)
+    # The interest is withdrawn the only way there is: the secretariat accepts the request.
+    from projects.interest_actions import answer_interest_withdrawal, request_interest_withdrawal
+
+    withdrawal = request_interest_withdrawal(
+        project=assigned, by=rapporteur, reason="Déclaré par erreur."
+    )
+    answer_interest_withdrawal(withdrawal=withdrawal, by=secretariat, accept=True)
     from projects.review.actions import remove_rapporteur
 
     remove_rapporteur(assignment=RapporteurAssignment.objects.get(), by=secretariat)

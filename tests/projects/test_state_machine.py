@@ -53,8 +53,8 @@ EXPECTED: dict[str, tuple[set[ProjectStatus], ProjectStatus, set[str]]] = {
     "submit": ({S.DRAFT, S.INCOMPLETE}, S.SUBMITTED, {"lead"}),
     # A revision asked by the commission goes straight back to it.
     "resubmit": ({S.CHANGES_REQUESTED}, S.UNDER_REVIEW, {"lead"}),
-    # Amendments after approval and before any delivery go back to review (GOV-13).
-    "submit_amendment": ({S.APPROVED, S.FORMALITIES, S.PUBLISHED}, S.UNDER_REVIEW, {"lead"}),
+    # Amendments (GOV-13) have their own machine and never change the project's status: no
+    # line here (tests/projects/test_amendments.py has their table).
     "withdraw": (BEFORE_DELIVERY, S.WITHDRAWN, {"lead"}),
     # The secretariat checks admissibility.
     "accept_for_review": ({S.SUBMITTED}, S.UNDER_REVIEW, {"secretariat"}),
@@ -82,7 +82,6 @@ EXPECTED: dict[str, tuple[set[ProjectStatus], ProjectStatus, set[str]]] = {
 BUTTONS = {
     "submit",
     "resubmit",
-    "submit_amendment",
     "withdraw",
     "accept_for_review",
     "return_incomplete",
@@ -248,8 +247,6 @@ def test_an_allowed_transition_moves_the_project_and_is_audited(
     user = _user(make_user, actor, project)
     if status in DECIDED | AFTER_APPROVAL:
         _decision(project, make_user(Role.CHAIR))
-    if name == "submit_amendment":
-        Project.objects.filter(pk=project.pk).update(amendment_opened_at=timezone.now())
     # The publication's own conditions (formality records, public page) belong to access and
     # are tested there; here only the state machine is.
     monkeypatch.setattr(workflow, "_extra_guards", {}, raising=False)
@@ -266,8 +263,6 @@ def test_an_allowed_transition_moves_the_project_and_is_audited(
     assert event.before["status"] == status
     assert event.after["status"] == EXPECTED[name][1]
     assert (project.withdrawn_at is not None) == (name == "withdraw")
-    if name == "submit_amendment":
-        assert project.amendment_opened_at is None
 
 
 # --- Guards -----------------------------------------------------------------------------------
@@ -286,15 +281,22 @@ def test_an_incomplete_protocol_cannot_be_submitted(lead, name, status, english)
     assert project.status == status
 
 
-@pytest.mark.parametrize("status", sorted(AFTER_APPROVAL))
+@pytest.mark.parametrize("status", sorted(AFTER_APPROVAL | {S.ACTIVE}))
 def test_an_amendment_must_be_opened_before_it_is_submitted(lead, make_user, status, english):
     project = _project(lead, status, complete=True)
     _decision(project, make_user(Role.CHAIR))
     with pytest.raises(workflow.TransitionRefused) as refused:
-        workflow.fire(project, "submit_amendment", by=lead)
+        workflow.fire_amendment(project, "submit_amendment", by=lead)
     assert "Open an amendment first." in refused.value.reasons
     project.refresh_from_db()
     assert project.status == status
+
+
+def test_no_transition_of_the_project_is_an_amendment():
+    """An amendment never moves the project (its access, its lifecycle): its transitions are
+    apart, and none of the project's transitions is named after it."""
+    assert not set(workflow.TRANSITIONS) & set(workflow.AMENDMENT_TRANSITIONS)
+    assert not any("amend" in name for name in workflow.TRANSITIONS)
 
 
 @pytest.mark.parametrize("name", ["approve", "request_changes", "reject"])

@@ -357,19 +357,23 @@ def test_demo_projects_in_several_states(capsys):
     assert decision.agenda_item.session.attendance.filter(present=True).count() == 4
     specification = approved_specification(decision.project)
     assert [v["code"] for v in specification["refused"]] == ["diagnosis.icpc2"]
-    assert "diagnosis.icpc2" not in {v["code"] for v in specification["variables"]}
-    assert len(specification["variables"]) == 3
+    delivered = {v["code"] for v in specification["variables"]}
+    # Sex, birth year, the ICD-10 diagnosis (enough for the study) and the outcome.
+    assert delivered == {"person.sex", "person.birth_date", "diagnosis.icd10", "outcome.kind"}
 
 
 def _approved(project, researcher):
-    submit_project(project=project, by=researcher)
+    from tests.factories import DecisionFactory
+
+    version = submit_project(project=project, by=researcher)
     # The commission's decision comes with the review module; stand in for it here.
+    DecisionFactory(project=project, version=version)
     Project.objects.filter(pk=project.pk).update(status=ProjectStatus.APPROVED)
     project.refresh_from_db()
     return project
 
 
-def test_an_amendment_after_approval_goes_back_to_review(client, researcher, complete_project):
+def test_an_amendment_after_approval_goes_to_the_commission(client, researcher, complete_project):
     project = _approved(complete_project, researcher)
     assert not project.is_editable
     login(client, researcher)
@@ -389,7 +393,10 @@ def test_an_amendment_after_approval_goes_back_to_review(client, researcher, com
     project.refresh_from_db()
     assert version.number == 2
     assert version.is_amendment
-    assert project.status == ProjectStatus.UNDER_REVIEW
+    # GOV-13: the amendment is under review, the project keeps its status (and its access).
+    assert project.status == ProjectStatus.APPROVED
+    assert project.review_status == ProjectStatus.UNDER_REVIEW
+    assert project.pending_amendment().version == version
     assert project.amendment_opened_at is None
     assert not project.is_editable
     actions = list(
@@ -423,7 +430,6 @@ def test_amendments_are_refused_before_approval_and_to_others(
         "submit",
         "resubmit",
         "withdraw",
-        "submit_amendment",
         "accept_for_review",
         "return_incomplete",
     ],

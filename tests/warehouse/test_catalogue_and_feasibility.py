@@ -82,6 +82,15 @@ def test_generalisation_rules_by_kind_of_data():
     }
     assert set(by_code["visit.start"].generalisations) == {
         Generalisation.SHIFTED_DATE,
+        Generalisation.SHIFTED_HOUR,
+        Generalisation.SHIFTED_MINUTE,
+        Generalisation.WEEK,
+        Generalisation.MONTH,
+    }
+    # The day alone by default; a date column has no time of day to offer.
+    assert by_code["visit.start"].default == Generalisation.SHIFTED_DATE
+    assert set(by_code["diagnosis.date"].generalisations) == {
+        Generalisation.SHIFTED_DATE,
         Generalisation.WEEK,
         Generalisation.MONTH,
     }
@@ -178,7 +187,13 @@ def test_catalogue_api(client, researcher, small_warehouse):
     assert nir["exportable"] is False
     visit = next(item for item in body if item["code"] == "visit.start")
     assert visit["fill_rate"] == 1.0
-    assert visit["generalisations"] == ["shifted_date", "week", "month"]
+    assert visit["generalisations"] == [
+        "shifted_date",
+        "shifted_hour",
+        "shifted_minute",
+        "week",
+        "month",
+    ]
 
 
 def test_catalogue_page_query_count_is_pinned(

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from django.db import connections, transaction
+from django.db import connections
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -31,60 +31,11 @@ from warehouse.export import engine as engine_module
 from warehouse.export import manifest as manifest_module
 from warehouse.export.plan import column_name
 from warehouse.export.scrub import EMAIL, PHONE
-from warehouse.keys import SecretKey
 from warehouse.models import Identity, Person
-from warehouse.synthetic.generator import VAULT_TABLE, WAREHOUSE_TABLES, generate
-from warehouse.synthetic.writer import TableWriter
+
+from .export_helpers import BASIC, KEY, OTHER_KEY, WAREHOUSE_SECRET, spec
 
 pytestmark = pytest.mark.django_db(databases=["default", "warehouse", "vault"])
-
-KEY = SecretKey(b"project-key-one-" * 3, "pk-one")
-OTHER_KEY = SecretKey(b"project-key-two-" * 3, "pk-two")
-WAREHOUSE_SECRET = "export-tests-warehouse-key-0123456789abcdef"
-
-
-def spec(*entries, criteria=None):
-    return {
-        "variables": [{"code": code, "generalisation": how} for code, how in entries],
-        "criteria": criteria or {},
-        "version": 3,
-        "content_sha256": "f" * 64,
-    }
-
-
-BASIC = spec(
-    ("person.pseudonym", "exact"),
-    ("person.sex", "exact"),
-    ("person.birth_date", "five_year_band"),
-    ("visit.kind", "exact"),
-    ("visit.start", "shifted_date"),
-    ("diagnosis.icpc2", "exact"),
-)
-
-
-@pytest.fixture(scope="module")
-def warehouse_rows(django_db_setup, django_db_blocker):
-    """One XXS warehouse for the module, emptied afterwards."""
-    from django.conf import settings as django_settings
-
-    previous = django_settings.EDS_WAREHOUSE_KEY
-    django_settings.EDS_WAREHOUSE_KEY = WAREHOUSE_SECRET
-    with django_db_blocker.unblock():
-        generate(size="XXS", seed=5, replace=True)
-        yield
-        with (
-            vault_access("tests"),
-            transaction.atomic(using="warehouse"),
-            transaction.atomic(using="vault"),
-        ):
-            TableWriter("warehouse").empty(WAREHOUSE_TABLES)
-            TableWriter("vault").empty((VAULT_TABLE,))
-    django_settings.EDS_WAREHOUSE_KEY = previous
-
-
-@pytest.fixture
-def keys_by_person(warehouse_rows):
-    return dict(Person.objects.values_list("person_source_value", "person_id"))
 
 
 def request_for(specification, **options):
@@ -154,8 +105,8 @@ def test_cohort_criteria_select_episodes_by_sql(keys_by_person, tmp_path):
     }
     specification = spec(("person.pseudonym", "exact"), ("visit.kind", "exact"), criteria=criteria)
     manifest = export_dataset(request_for(specification), target=tmp_path / "cohort")
-    kinds = {line.split(",")[1] for line in csv_rows(tmp_path / "cohort", "visit_occurrence")}
-    assert kinds == {"VIS_HOME"}
+    visits = pq.read_table(tmp_path / "cohort" / "visit_occurrence.parquet")
+    assert set(visits.column("visit_kind").to_pylist()) == {"VIS_HOME"}
     from warehouse.cohort import cohort_visits
     from warehouse.export.engine import criteria_from_dict
 
@@ -180,6 +131,7 @@ def test_no_column_outside_the_specification_and_no_direct_identifier(keys_by_pe
     export_dataset(request_for(specification), target=tmp_path / "ds")
     folder = tmp_path / "ds"
     allowed = {column_name(e["code"]) for e in specification["variables"]} - {"call_notes"}
+    allowed |= {"visit_pseudonym"}  # the link between a person's episodes and their rows
     tables = set()
     for path in folder.glob("*.parquet"):
         tables.add(path.stem)
@@ -223,6 +175,10 @@ def test_the_key_is_never_in_sql_text(keys_by_person, tmp_path):
 
 
 def test_generalisations(keys_by_person, tmp_path):
+    from zoneinfo import ZoneInfo
+
+    from warehouse.models import VisitDetail, VisitOccurrence
+
     specification = spec(
         ("person.pseudonym", "exact"),
         ("person.birth_date", "year"),
@@ -244,35 +200,43 @@ def test_generalisations(keys_by_person, tmp_path):
         assert row["person_birth_date"] == source.year_of_birth
         assert row["person_residence"] in departements
     visits = pq.read_table(folder / "visit_occurrence.parquet").to_pylist()
-    from warehouse.models import VisitOccurrence
-
-    originals = Counter()
-    for visit in VisitOccurrence.objects.all():
-        key = Person.objects.get(pk=visit.person_id).person_source_value
-        originals[(pseudonym(KEY, key), visit.visit_start_datetime, visit.visit_end_datetime)] += 1
-    shifted = Counter()
-    for row in visits:
-        key = by_pseudonym[row["person_pseudonym"]]
-        offset = timedelta(days=shift_days(KEY, key))
-        assert offset.days % 7 == 0
-        assert offset.days != 0
-        assert abs(offset.days) <= 91
-        assert re.fullmatch(r"\d{4}-W\d{2}", row["visit_end"])
-        assert row["visit_association"] in regions
-        shifted[row["person_pseudonym"], row["visit_start"]] += 1
-    # Every start moved by its person's offset (in local wall-clock time), nothing else.
-    from zoneinfo import ZoneInfo
-
     paris = ZoneInfo("Europe/Paris")
+    key_of = dict(Person.objects.values_list("person_id", "person_source_value"))
+
+    def shifted_day(moment, key):
+        # The local wall-clock day, moved by the person's whole number of weeks.
+        return moment.astimezone(paris).date() + timedelta(days=shift_days(KEY, key))
+
     expected = Counter()
-    for (who, start, _end), count in originals.items():
-        offset = timedelta(days=shift_days(KEY, by_pseudonym[who]))
-        local = start.astimezone(paris) + offset
-        expected[who, local.astimezone(ZoneInfo("UTC"))] += count
-    assert shifted == expected
-    months = {line.split(",")[1] for line in csv_rows(folder, "visit_detail")}
-    assert months <= {"2025-09", "2025-10", "2025-11", "2025-12", ""}
-    # Intervals are kept: a person's diagnoses keep their gaps.
+    for visit in VisitOccurrence.objects.all():
+        key = key_of[visit.person_id]
+        end = shifted_day(visit.visit_end_datetime, key).isocalendar()
+        expected[
+            pseudonym(KEY, key),
+            shifted_day(visit.visit_start_datetime, key),
+            f"{end[0]}-W{end[1]:02d}",
+        ] += 1
+    delivered = Counter()
+    for row in visits:
+        offset = shift_days(KEY, by_pseudonym[row["person_pseudonym"]])
+        assert offset % 7 == 0
+        assert offset != 0
+        assert abs(offset) <= 91
+        assert row["visit_association"] in regions
+        delivered[row["person_pseudonym"], row["visit_start"], row["visit_end"]] += 1
+    # The start is the shifted day (no time of day), the end the week OF THE SHIFTED DAY.
+    assert delivered == expected
+    months = Counter(
+        pq.read_table(folder / "visit_detail.parquet").column("call_received").to_pylist()
+    )
+    from warehouse import codelists
+
+    call = codelists.concept_ids("SOS_VISIT")["VIS_CALL"]
+    expected_months = Counter()
+    for detail in VisitDetail.objects.filter(visit_detail_concept_id=call):
+        day = shifted_day(detail.visit_detail_start_datetime, key_of[detail.person_id])
+        expected_months[f"{day.year}-{day.month:02d}"] += 1
+    assert months == expected_months
     conditions = pq.read_table(folder / "condition_occurrence.parquet").to_pylist()
     assert all(isinstance(row["diagnosis_date"], type(datetime.now().date())) for row in conditions)
 
@@ -322,6 +286,7 @@ def test_small_cells_are_suppressed_and_reported_by_counts(keys_by_person, tmp_p
     assert report["classes_below_threshold"] > 0
     assert report["persons_suppressed"] == len(keys_by_person) - manifest["rows"]["person"]
     classes = Counter(tuple(line.split(",")[1:]) for line in csv_rows(tmp_path / "ds", "person"))
+    assert all(len(key) == 3 for key in classes)
     assert classes
     assert min(classes.values()) >= 11
     # A suppressed person is gone from every table, not only from the person file.
@@ -347,7 +312,7 @@ def test_manifest_checksums_verify_and_tampering_shows(keys_by_person, tmp_path)
     folder = tmp_path / "ds"
     assert verify_dataset(folder) == []
     names = {entry["name"] for entry in manifest["files"]}
-    assert names == {p.name for p in folder.iterdir()} - {"manifest.json"}
+    assert names == {p.name for p in folder.iterdir()} - {"manifest.json", "dataset.zip"}
     assert manifest["key_id"] == "pk-one"
     assert "project-key" not in json.dumps(manifest)
     assert manifest["specification"]["sha256"] == "f" * 64

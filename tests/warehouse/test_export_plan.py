@@ -29,7 +29,8 @@ def spec(*entries):
         ((("call.notes", "exact"),), "cannot be delivered as"),
         ((("visit.kind", "exact"), ("visit.kind", "exact")), "listed twice"),
         ((("call.notes", "excluded"),), "nothing to deliver"),
-        ((("visit.preceding", "exact"),), "cannot be delivered by the export engine yet"),
+        ((("diagnosis.date", "shifted_hour"),), "cannot be delivered as"),
+        ((("death.date", "shifted_minute"),), "cannot be delivered as"),
     ],
 )
 def test_refused_specifications(entries, message):
@@ -48,15 +49,17 @@ def test_columns_are_the_approved_variables_and_nothing_else():
     every = [
         (variable.code, variable.default)
         for variable in catalogue.exportable_variables()
-        if variable.table in SUPPORTED_TABLES and variable.code != "visit.preceding"
+        if variable.table in SUPPORTED_TABLES
     ]
     every = [
         (code, "scrubbed" if catalogue.BY_CODE[code].sensitivity == Sensitivity.FREE_TEXT else how)
         for code, how in every
     ]
     plan = build_plan(spec(*every))
-    names = {column.name for table in plan.tables for column in table.columns}
-    assert names == {column_name(code) for code, _how in every}
+    names = {column.name for table in plan.tables for column in table.columns if not column.link}
+    assert names == {column_name(code) for code, _how in every} - {"person_pseudonym"}
+    links = {column.name for table in plan.tables for column in table.columns if column.link}
+    assert links == {"person_pseudonym", "visit_pseudonym", "care_site_pseudonym"}
     sql = " ".join(
         column.pg + column.raw for table in plan.tables for column in table.columns
     ) + " ".join(join for table in plan.tables for join in table.joins)
@@ -67,29 +70,64 @@ def test_columns_are_the_approved_variables_and_nothing_else():
 
 def test_shared_tables_select_rows_by_concept():
     plan = build_plan(spec(("vitals.temperature", "exact"), ("vitals.spo2", "exact")))
-    (measurement,) = plan.tables
-    assert measurement.table == "measurement"
+    person, measurement = plan.tables
+    assert (person.table, measurement.table) == ("person", "measurement")
     assert " OR " in measurement.row_filter
-    assert all(column.pg.startswith("CASE WHEN") for column in measurement.columns)
-    (single,) = build_plan(spec(("vitals.temperature", "exact"))).tables
-    assert not single.columns[0].pg.startswith("CASE")
+    values = [column for column in measurement.columns if not column.link]
+    assert all(column.pg.startswith("CASE WHEN") for column in values)
+    _person, single = build_plan(spec(("vitals.temperature", "exact"))).tables
+    assert not single.columns[-1].pg.startswith("CASE")
     assert "measurement_concept_id IN" in single.row_filter
 
 
-def test_pseudonym_links_every_person_table():
-    plan = build_plan(
-        spec(
-            ("person.pseudonym", "exact"),
-            ("diagnosis.icpc2", "exact"),
-            ("association.departement", "region"),
-        )
-    )
+@pytest.mark.parametrize("with_pseudonym", [True, False])
+def test_pseudonyms_link_every_table_whether_requested_or_not(with_pseudonym):
+    entries = [("diagnosis.icpc2", "exact"), ("association.departement", "region")]
+    if with_pseudonym:
+        entries.insert(0, ("person.pseudonym", "exact"))
+    plan = build_plan(spec(*entries))
     columns = {table.table: [c.name for c in table.columns] for table in plan.tables}
     assert columns == {
         "person": ["person_pseudonym"],
-        "condition_occurrence": ["person_pseudonym", "diagnosis_icpc2"],
-        "care_site": ["association_departement"],
+        "condition_occurrence": ["person_pseudonym", "visit_pseudonym", "diagnosis_icpc2"],
+        "care_site": ["care_site_pseudonym", "association_departement"],
     }
+
+
+def test_no_warehouse_id_leaves_for_doctors_associations_or_episodes():
+    plan = build_plan(
+        spec(
+            ("visit.doctor", "exact"),
+            ("visit.association", "exact"),
+            ("visit.preceding", "exact"),
+        )
+    )
+    visits = plan.table("visit_occurrence")
+    by_name = {column.name: column for column in visits.columns}
+    assert by_name["visit_doctor"].pg == "p_doc.pseudonym"
+    assert by_name["visit_association"].pg == "s_pse.pseudonym"
+    # The episode ids are keyed in SQL with bind parameters, never with the key in the text.
+    for name in ("visit_pseudonym", "visit_preceding"):
+        assert "%(visit_i)s" in by_name[name].pg
+        assert "eds_pseudonym('visit'" in by_name[name].raw
+
+
+@pytest.mark.parametrize(
+    ("how", "kind"),
+    [
+        ("shifted_date", "date"),
+        ("shifted_hour", "timestamp"),
+        ("shifted_minute", "timestamp"),
+        ("week", "text"),
+        ("month", "text"),
+    ],
+)
+def test_every_date_is_computed_on_the_shifted_date(how, kind):
+    plan = build_plan(spec(("visit.end", how)))
+    column = plan.table("visit_occurrence").columns[-1]
+    assert column.kind == kind
+    assert "m.shift_days" in column.pg
+    assert column.transform is not None
 
 
 def test_quasi_identifiers_default_to_the_catalogue():

@@ -74,3 +74,39 @@ def test_feasibility_and_fill_rates_on_generated_data(generated):
     assert rates["outcome.kind"] == 1.0
     assert 0 < rates["act.start"] < 1  # advice and SAMU transfers have no medical act
     assert 0 < rates["vitals.temperature"] <= 1
+
+
+# Standard concepts (docs/vocabularies.md): what an OHDSI tool reads, joined to the concept table.
+STANDARD_COLUMNS = (
+    ("condition_occurrence", "condition_concept_id", "Condition"),
+    ("drug_exposure", "drug_concept_id", "Drug"),
+    ("death", "cause_concept_id", "Condition"),
+)
+
+
+def test_the_concept_table_holds_every_standard_concept_the_rows_reference(generated):
+    with connections["warehouse"].cursor() as cursor:
+        for table, column, domain in STANDARD_COLUMNS:
+            cursor.execute(
+                f"SELECT count(*) FROM {table} t LEFT JOIN concept c ON c.concept_id = t.{column} "  # noqa: S608
+                f"WHERE t.{column} <> 0 AND (c.concept_id IS NULL OR c.standard_concept <> 'S' "
+                "OR c.domain_id <> %s)",
+                [domain],
+            )
+            assert cursor.fetchone()[0] == 0, table
+        # A SNOMED concept finds the diagnoses of the ICD-10 code that maps to it.
+        cursor.execute(
+            "SELECT c.vocabulary_id, count(*) FROM condition_occurrence t "
+            "JOIN concept c ON c.concept_id = t.condition_concept_id "
+            "WHERE c.standard_concept = 'S' GROUP BY c.vocabulary_id"
+        )
+        found = dict(cursor.fetchall())
+        cursor.execute(
+            "SELECT count(*) FROM drug_exposure t "
+            "JOIN concept c ON c.concept_id = t.drug_concept_id "
+            "WHERE c.vocabulary_id = 'RxNorm' AND c.concept_class_id = 'Ingredient'"
+        )
+        ingredients = cursor.fetchone()[0]
+    assert set(found) == {"SNOMED"}
+    assert found["SNOMED"] > 0
+    assert ingredients > 0

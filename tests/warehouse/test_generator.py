@@ -144,7 +144,8 @@ def xs_warehouse(django_db_setup, django_db_blocker):
         generate("XS", 3)
         yield
         with vault_access("test: cleanup"):
-            TableWriter("warehouse").empty(generator.WAREHOUSE_TABLES)
+            # generate_warehouse also drew the persons' record keys (warehouse.disclosure).
+            TableWriter("warehouse").empty((*generator.WAREHOUSE_TABLES, "eds_person_record_key"))
             TableWriter("vault").empty((generator.VAULT_TABLE,))
 
 
@@ -234,6 +235,39 @@ def test_xs_has_the_shapes_of_on_call_care():
             .filter(person_id=death.person_id, visit_start_date__gt=death.death_date)
             .exists()
         )
+
+
+@pytest.mark.usefixtures("xs_warehouse")
+def test_xs_rows_carry_the_standard_concept_of_their_code():
+    """Condition, drug and death rows: the standard concept their code maps to, else 0, and the
+    code in the source value and source concept (warehouse/data/concept_maps.csv)."""
+    local = {row.concept_id: (row.vocabulary_id, row.concept_code) for row in codelists.concepts()}
+    standard = {row.concept_id: row for row in codelists.concepts() if row.standard_concept == "S"}
+    tables = (
+        (ConditionOccurrence, "condition", "Condition"),
+        (DrugExposure, "drug", "Drug"),
+        (Death, "cause", "Condition"),
+    )
+    rows = Counter()
+    for model, prefix, domain in tables:
+        for concept, source, value in model.objects.using("warehouse").values_list(
+            f"{prefix}_concept_id", f"{prefix}_source_concept_id", f"{prefix}_source_value"
+        ):
+            vocabulary, code = local[source]
+            assert code == value
+            assert concept == codelists.standard_concept_id(vocabulary, code), (vocabulary, code)
+            if concept:
+                assert standard[concept].domain_id == domain
+            rows[prefix, vocabulary, bool(concept)] += 1
+    # ICPC-2 has no mapping; most ICD-10 diagnoses and prescriptions have a standard concept,
+    # and the codes without one are there too, at 0.
+    assert rows["condition", "ICPC2", True] == 0
+    assert rows["condition", "ICPC2", False] > 0
+    for prefix, vocabulary in (("condition", "ICD10"), ("drug", "ATC")):
+        mapped, unmapped = rows[prefix, vocabulary, True], rows[prefix, vocabulary, False]
+        assert mapped > 0.8 * (mapped + unmapped), (prefix, mapped, unmapped)
+        assert unmapped > 0, prefix
+    assert rows["cause", "ICD10", True] + rows["cause", "ICD10", False] > 0
 
 
 @pytest.mark.usefixtures("xs_warehouse")

@@ -21,7 +21,7 @@ from .engine import (
     shift_days,
 )
 from .manifest import verify as verify_dataset
-from .plan import SpecificationError, build_plan
+from .plan import SpecificationError, build_plan, person_link_column
 
 __all__ = [
     "ExportError",
@@ -32,6 +32,7 @@ __all__ = [
     "build_plan",
     "export_dataset",
     "iter_delivered_pseudonyms",
+    "person_link_column",
     "plan_run",
     "pseudonym",
     "publish",

@@ -9,23 +9,28 @@ it and tasks can pass ids only. ``run_part`` writes its files into a staging fol
 target and marks the part done last; running it again replaces the part (idempotent).
 ``publish`` refuses until every part is done, and the target appears all at once.
 
-Persons: the cohort's persons are streamed once per part in person_id order; opposed persons
+Persons: the cohort's persons are streamed once per part (a part holds the persons whose internal
+id falls in its residue class, so that no part is a range of ids); opposed persons
 (``excluded_person_keys``) and, for consent-based projects, persons without consent
 (``allowed_person_keys``) never enter the person map, nor do persons of a k-anonymity class
 below the threshold. The map (internal id -> project pseudonym, date shift) is computed here in
 Python, once per person, and loaded into a temporary table that every query joins: a row whose
-person is not in the map cannot leave, and the key is never in SQL text.
+person is not in the map cannot leave, and the key is never in SQL text. The map also holds a
+rank drawn from the run's own seed: every table is written in that order, so that the order of
+rows says nothing of the warehouse's ids and differs from one run to the next. Doctors and
+associations get project pseudonyms from two more temporary tables (a few thousand rows).
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
+import secrets
 import shutil
 import time
 import uuid
-from array import array
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -41,9 +46,19 @@ from warehouse.cohort import CohortCriteria, cohort_visits
 from warehouse.keys import SecretKey
 
 from . import manifest as manifest_module
+from .omop_plan import PART_INDEX, PART_OF, location_numbers
 from .output import RowWriter, fsync_path, sha256_of, write_from_csv_stream
-from .plan import DatasetPlan, TablePlan, build_plan, person_class_joins
-from .scrub import name_pattern, scrub
+from .plan import (
+    DatasetPlan,
+    Kind,
+    TablePlan,
+    _as_date,
+    build_plan,
+    keyed_params,
+    keyed_pseudonym,
+    person_class_joins,
+)
+from .scrub import DateShift, ScrubCounts, TextPolicy, name_pattern, scrub
 
 PERSON_BATCH = 20_000
 # Dates move by whole weeks, so that weekdays, nights and weekends (what unscheduled care is
@@ -69,6 +84,14 @@ class ExportRequest:
     # Codes of the quasi-identifiers; None: the approved variables the catalogue marks so.
     quasi_identifiers: tuple[str, ...] | None = None
     alias: str = "warehouse"
+    # The decision whose approved specification this is (its number and the SHA-256 of its
+    # approved specification): the manifest names them, so that a dataset answers "under which
+    # decision?" and a corrected decision on the same version gives a different manifest.
+    decision_number: str = ""
+    decision_sha256: str = ""
+    # Free text: the data steward's review of a sample of scrubbed notes ({"by", "user_id",
+    # "at", "sample_size", "texts_in_pool"}), written into the manifest's residual-risk note.
+    text_review: dict[str, Any] | None = None
 
     @property
     def small_cell_threshold(self) -> int:
@@ -99,9 +122,15 @@ def criteria_from_dict(data: dict[str, Any]) -> CohortCriteria:
 
 @dataclass(frozen=True)
 class Part:
+    """The persons whose internal id is ``index`` modulo ``of`` (``of`` 1: every person).
+
+    ``person_from``/``person_to`` (a range of ids) are those of plans written before parts were
+    residue classes; they are still honoured so that a run planned then can finish."""
+
     index: int
-    person_from: int | None  # inclusive; None: from the first
-    person_to: int | None  # exclusive; None: to the last
+    person_from: int | None = None  # inclusive; None: from the first
+    person_to: int | None = None  # exclusive; None: to the last
+    of: int = 1
 
 
 @dataclass
@@ -116,6 +145,8 @@ class RunPlan:
     small_classes: list[list[Any]]
     suppression: dict[str, Any]
     created: float = field(default_factory=time.time)
+    # Orders the rows of this run's files (not a secret: it only permutes).
+    seed: str = field(default_factory=lambda: secrets.token_hex(16))
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -136,10 +167,12 @@ class RunPlan:
 class _Session:
     """One transaction on the warehouse, with the temporary tables of a run."""
 
-    def __init__(self, alias: str) -> None:
+    def __init__(self, alias: str, key: SecretKey | None = None) -> None:
         self.alias = alias
         self.connection = connections[alias]
         self.postgres = self.connection.vendor == "postgresql"
+        self.key = key
+        self.part: Part | None = None
 
     @contextlib.contextmanager
     def open(self) -> Iterator[_Session]:
@@ -157,6 +190,14 @@ class _Session:
                 cursor.execute("SELECT set_config('TimeZone', %s, true)", [settings.TIME_ZONE])
             # No cleanup on failure: rolling back the transaction (or savepoint) drops the
             # temporary tables and the zone, and an aborted transaction accepts no command.
+            if not self.postgres and self.key is not None:
+                key = self.key
+                self.connection.connection.create_function(
+                    "eds_pseudonym",
+                    2,
+                    lambda purpose, value: keyed_pseudonym(key, purpose, value),
+                    deterministic=True,
+                )
             self._create_temporary_tables()
             yield self
             self._drop_temporary_tables()
@@ -167,7 +208,22 @@ class _Session:
         self._drop_temporary_tables()
         self.cursor.execute(
             "CREATE TEMPORARY TABLE export_person (person_id bigint PRIMARY KEY, "
-            "pseudonym varchar(32) NOT NULL, shift_days integer NOT NULL)"
+            "pseudonym varchar(32) NOT NULL, shift_days integer NOT NULL, rank bigint NOT NULL, "
+            "number bigint)"
+        )
+        for table, column in (("export_provider", "provider_id"), ("export_site", "care_site_id")):
+            self.cursor.execute(
+                f"CREATE TEMPORARY TABLE {table} ({column} bigint PRIMARY KEY, "
+                "pseudonym varchar(32) NOT NULL, number bigint NOT NULL)"
+            )
+        # The OMOP shape's integer ids of episodes, and the places it delivers.
+        self.cursor.execute(
+            "CREATE TEMPORARY TABLE export_visit_n (visit_occurrence_id bigint PRIMARY KEY, "
+            "number bigint NOT NULL)"
+        )
+        self.cursor.execute(
+            "CREATE TEMPORARY TABLE export_location (value varchar(40) PRIMARY KEY, "
+            "number bigint NOT NULL)"
         )
         self.cursor.execute(
             "CREATE TEMPORARY TABLE export_visit (visit_occurrence_id bigint PRIMARY KEY)"
@@ -183,7 +239,15 @@ class _Session:
         )
 
     def _drop_temporary_tables(self) -> None:
-        for table in ("export_person", "export_visit", "export_region"):
+        for table in (
+            "export_person",
+            "export_visit",
+            "export_region",
+            "export_provider",
+            "export_site",
+            "export_visit_n",
+            "export_location",
+        ):
             self.cursor.execute(f"DROP TABLE IF EXISTS {table}")
 
     def load(self, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
@@ -200,6 +264,56 @@ class _Session:
                 f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})",  # noqa: S608
                 rows,
             )
+
+    def load_pseudonyms(self, plan: DatasetPlan) -> None:
+        """Project pseudonyms of the doctors and associations, when the plan delivers them."""
+        joins = " ".join(join for table in plan.tables for join in table.joins)
+        for table, source, purpose in (
+            ("export_provider", "provider", "provider"),
+            ("export_site", "care_site", "care_site"),
+        ):
+            if table not in joins:
+                continue
+            column = f"{source}_id"
+            self.cursor.execute(f"SELECT {column} FROM {source}")  # noqa: S608 (constants)
+            named = sorted(
+                (keyed_pseudonym(self.key, purpose, row[0]), row[0])
+                for row in self.cursor.fetchall()
+            )
+            # Numbered in the order of their pseudonyms (the OMOP shape's integer ids).
+            rows = [(ident, name, number) for number, (name, ident) in enumerate(named, 1)]
+            self.load(table, (column, "pseudonym", "number"), rows)
+            self.analyze(table)
+        if "export_location" in joins:
+            self.load("export_location", ("value", "number"), location_numbers())
+
+    def number_persons_and_visits(self, part: Part, visits_restricted: bool) -> None:
+        """The OMOP shape's integer ids: persons and episodes numbered in the run's order."""
+        self.cursor.execute(
+            "UPDATE export_person SET number = n.number FROM (SELECT person_id, "
+            "(row_number() OVER (ORDER BY rank) - 1) * %s + %s + 1 AS number "
+            "FROM export_person) AS n WHERE n.person_id = export_person.person_id",
+            [part.of, part.index],
+        )
+        restrict = (
+            "JOIN export_visit ev ON ev.visit_occurrence_id = v.visit_occurrence_id "
+            if visits_restricted
+            else ""
+        )
+        self.cursor.execute(
+            "INSERT INTO export_visit_n (visit_occurrence_id, number) "  # noqa: S608
+            "SELECT v.visit_occurrence_id, (row_number() OVER (ORDER BY m.rank, "
+            "v.visit_occurrence_id) - 1) * %s + %s + 1 FROM visit_occurrence v "
+            f"JOIN export_person m ON m.person_id = v.person_id {restrict}",
+            [part.of, part.index],
+        )
+        self.analyze("export_visit_n")
+
+    def params(self, sql: str) -> dict[str, bytes] | None:
+        """The bind parameters of keyed expressions, when ``sql`` has any (PostgreSQL)."""
+        if self.postgres and "%(" in sql:
+            return keyed_params(self.key)
+        return None
 
     def analyze(self, table: str) -> None:
         if self.postgres:
@@ -257,6 +371,9 @@ def _person_query(
     if part is not None and part.person_to is not None:
         where.append("t.person_id < %s")
         params.append(part.person_to)
+    if part is not None and part.of > 1:
+        where.append("t.person_id %% %s = %s")
+        params += [part.of, part.index]
     joins = " ".join(person_class_joins(plan))
     sql = (
         f"SELECT {select} FROM person t {joins} "  # noqa: S608 (built from the catalogue)
@@ -298,8 +415,7 @@ def plan_run(request: ExportRequest, *, target: Path | str, parts: int = 1) -> R
     plan = request.dataset_plan()
     threshold = request.small_cell_threshold
     classes: Counter[tuple] = Counter()
-    admitted_ids = array("q")  # every admitted person id, to place the part boundaries
-    counts = Counter()
+    counts: Counter[str] = Counter()
     session = _Session(request.alias)
     with session.open():
         sql, params = _person_query(session, request, plan, None)
@@ -307,17 +423,17 @@ def plan_run(request: ExportRequest, *, target: Path | str, parts: int = 1) -> R
             for row in batch:
                 verdict = _admitted(request, row[1])
                 counts[verdict] += 1
-                if verdict == "admitted":
-                    admitted_ids.append(row[0])
-                    if plan.person_quasi_identifiers:
-                        classes[_class_of(row, plan, session.postgres)] += 1
+                if verdict == "admitted" and plan.person_quasi_identifiers:
+                    classes[_class_of(row, plan, session.postgres)] += 1
     small = sorted(
         (list(key) for key, size in classes.items() if size < threshold),
         key=lambda key: [str(v) for v in key],
     )
     suppressed = sum(size for key, size in classes.items() if size < threshold)
-    bounds = _boundaries(admitted_ids, parts)
-    del admitted_ids
+    admitted = counts["admitted"]
+    # Residue classes of the internal id: as many parts as asked, none empty when avoidable.
+    count = max(1, min(parts, admitted or 1))
+    bounds = [Part(index, of=count) for index in range(count)]
     staging = _staging_for(target)
     staging.mkdir(parents=True, exist_ok=True)
     return RunPlan(
@@ -342,16 +458,6 @@ def plan_run(request: ExportRequest, *, target: Path | str, parts: int = 1) -> R
     )
 
 
-def _boundaries(person_ids: array, parts: int) -> list[Part]:
-    parts = max(1, min(parts, len(person_ids) or 1))
-    if parts == 1:
-        return [Part(0, None, None)]
-    size = -(-len(person_ids) // parts)
-    starts = [person_ids[index] for index in range(size, len(person_ids), size)]
-    edges = [None, *starts, None]
-    return [Part(index, edges[index], edges[index + 1]) for index in range(len(edges) - 1)]
-
-
 def spec_sha256(specification: dict[str, Any]) -> str:
     declared = specification.get("content_sha256")
     if declared:
@@ -371,10 +477,14 @@ def run_part(request: ExportRequest, plan: RunPlan, index: int) -> dict[str, Any
     work.mkdir(parents=True)
     small = {tuple(key) for key in plan.small_classes}
     try:
-        session = _Session(request.alias)
+        session = _Session(request.alias, request.key)
         with session.open():
-            keys = _load_person_map(session, request, dataset, part, small)
+            keys = _load_person_map(session, request, dataset, part, small, plan.seed)
+            session.load_pseudonyms(dataset)
             visits_restricted = _load_cohort_visits(session, request)
+            if dataset.shape == "omop":
+                session.number_persons_and_visits(part, visits_restricted)
+            session.part = part
             files = {}
             for table in dataset.tables:
                 files[table.table] = _export_table(
@@ -407,7 +517,12 @@ def _delivered_persons(session, request, dataset, part, small) -> Iterator[list[
         ]
 
 
-def _load_person_map(session, request, dataset, part, small) -> dict[int, str] | None:
+def _rank(seed: str, pseudonym_: str) -> int:
+    """The person's place in this run's row order: 63 bits of SHA-256(seed, pseudonym)."""
+    return int.from_bytes(hashlib.sha256(f"{seed}:{pseudonym_}".encode()).digest()[:8]) >> 1
+
+
+def _load_person_map(session, request, dataset, part, small, seed) -> dict[int, str] | None:
     """Fills export_person; returns person_id -> internal key when free text needs names."""
     needs_names = any(table.needs_python for table in dataset.tables)
     keys: dict[int, str] | None = {} if needs_names else None
@@ -417,12 +532,11 @@ def _load_person_map(session, request, dataset, part, small) -> dict[int, str] |
         rows = []
         for row in batch:
             person_key = row[1]
-            rows.append(
-                (row[0], pseudonym(request.key, person_key), shift_days(request.key, person_key))
-            )
+            name = pseudonym(request.key, person_key)
+            rows.append((row[0], name, shift_days(request.key, person_key), _rank(seed, name)))
             if keys is not None:
                 keys[row[0]] = person_key
-        session.load("export_person", ("person_id", "pseudonym", "shift_days"), rows)
+        session.load("export_person", ("person_id", "pseudonym", "shift_days", "rank"), rows)
     session.analyze("export_person")
     return keys
 
@@ -462,14 +576,22 @@ def _load_cohort_visits(session: _Session, request: ExportRequest) -> bool:
 def _table_sql(
     table: TablePlan, session: _Session, visits_restricted: bool, *, python: bool
 ) -> str:
-    postgres_values = session.postgres
-    if python and not session.postgres:
+    if not session.postgres:
         expressions = [column.raw for column in table.columns]
+    elif python:
+        expressions = [column.pg for column in table.columns]
     else:
-        expressions = [column.pg if postgres_values else column.raw for column in table.columns]
+        # COPY writes the CSV: instants in UTC with a Z, as Parquet stores them (and as the
+        # dictionary says), whatever the session's zone.
+        expressions = [
+            f"to_char(({column.pg}) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+            if column.kind == Kind.TIMESTAMP
+            else column.pg
+            for column in table.columns
+        ]
     if table.person_linked:
         if python:
-            expressions += ["m.shift_days", "m.person_id"]
+            expressions += ["m.shift_days", "m.person_id", table.reference_date]
         joins = ["JOIN export_person m ON m.person_id = t.person_id"]
         if table.visit_linked and visits_restricted:
             joins.append("JOIN export_visit ev ON ev.visit_occurrence_id = t.visit_occurrence_id")
@@ -477,23 +599,30 @@ def _table_sql(
         if table.visit_linked and not visits_restricted:
             where.append("t.visit_occurrence_id IS NOT NULL")
         distinct = ""
+        # The run's own order (see _rank): not the warehouse's ids, not another run's order.
+        order = " ORDER BY m.rank"
     else:
-        # The associations of the cohort's episodes: a list of places, not about a person.
+        # The associations (or doctors) of the cohort's episodes: not about a person.
         if python:
-            expressions += ["0", "NULL"]
-        visits = "SELECT v.care_site_id FROM visit_occurrence v " + (  # noqa: S608
+            expressions += ["0", "NULL", "NULL"]
+        key = f"{table.table}_id"
+        visits = f"SELECT v.{key} FROM visit_occurrence v " + (  # noqa: S608
             "JOIN export_visit ev ON ev.visit_occurrence_id = v.visit_occurrence_id"
             if visits_restricted
             else "JOIN export_person m ON m.person_id = v.person_id"
         )
         joins = []
-        where = [f"t.care_site_id IN ({visits})"]
+        where = [f"t.{key} IN ({visits})"]
         distinct = "DISTINCT "
+        order = " ORDER BY 1"
     sql = f"SELECT {distinct}{', '.join(expressions)} FROM {table.table} t "  # noqa: S608
     sql += " ".join(part for part in [*joins, *table.joins] if part)
     if where:
         sql += " WHERE " + " AND ".join(where)
-    return sql
+    part = getattr(session, "part", None) or Part(0)
+    # The OMOP shape's part-unique numbering (integers, safe in SQL text).
+    sql = sql.replace(PART_OF, str(int(part.of))).replace(PART_INDEX, str(int(part.index)))
+    return sql + order
 
 
 _PG_TYPES = {"int": "int8", "float": "float8", "text": "text", "date": "date"}
@@ -502,25 +631,33 @@ _PG_TYPES = {"int": "int8", "float": "float8", "text": "text", "date": "date"}
 def _export_table(session, table, folder, visits_restricted, keys, request) -> dict[str, Any]:
     csv_path = folder / f"{table.table}.csv"
     parquet_path = folder / f"{table.table}.parquet"
+    scrubbed: ScrubCounts | None = None
     if session.postgres and not table.needs_python:
         sql = _table_sql(table, session, visits_restricted, python=False)
-        with session.cursor.cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)") as copy:
+        statement = f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)"
+        with session.cursor.cursor.copy(statement, session.params(statement)) as copy:
             rows, csv_sha = write_from_csv_stream(copy, table.columns, csv_path, parquet_path)
     else:
-        rows, csv_sha = _export_rows(
-            session, table, visits_restricted, keys, csv_path, parquet_path
+        rows, csv_sha, scrubbed = _export_rows(
+            session, table, visits_restricted, keys, csv_path, parquet_path, request
         )
-    return {
+    entry: dict[str, Any] = {
         "rows": rows,
         "files": {
             csv_path.name: csv_sha,
             parquet_path.name: sha256_of(parquet_path),
         },
     }
+    if scrubbed is not None and table.needs_python:
+        # Counts only (never a piece of text): the manifest's residual-risk note adds them up.
+        entry["scrubbed"] = scrubbed.as_dict()
+    return entry
 
 
-def _export_rows(session, table, visits_restricted, keys, csv_path, parquet_path):
-    """Rows through Python: SQLite's generalisations, and free text to scrub."""
+def _export_rows(session, table, visits_restricted, keys, csv_path, parquet_path, request):
+    """Rows through Python: SQLite's generalisations, and free text to scrub.
+
+    Returns the rows written, the CSV's SHA-256 and what the scrubber replaced (counts)."""
     from warehouse.vault import names_for_scrubbing
 
     sql = _table_sql(table, session, visits_restricted, python=True)
@@ -534,26 +671,39 @@ def _export_rows(session, table, visits_restricted, keys, csv_path, parquet_path
             for key, values in by_key.items()
             if (pattern := name_pattern(values)) is not None
         }
+    # Ages and times of day in the text follow the precision approved for the structured
+    # variables (a 5-year band of birth: ages in 5-year bands; no time of day approved: none).
+    policy = TextPolicy.from_generalisations(
+        {item.variable.code: str(item.generalisation) for item in request.dataset_plan().variables}
+    )
+    scrubbed = ScrubCounts()
     writer = RowWriter(table.columns, csv_path, parquet_path)
     try:
         if session.postgres:
             rows = _copy_rows(session, table, sql)
         else:
-            rows = (row for batch in session.stream(sql, []) for row in batch)
+            rows = (row for batch in session.stream(sql, None) for row in batch)
         transforms = [
             column.transform if not session.postgres else None for column in table.columns
         ]
         for row in rows:
-            shift, person_id = row[width], row[width + 1]
+            shift, person_id, reference = row[width], row[width + 1], row[width + 2]
+            # Dates in the text move with the person's shift, from the row's own day.
+            day = _as_date(reference) if person_id is not None else None
+            dates = DateShift(int(shift), day) if day is not None else None
             values = []
             for column, transform, value in zip(table.columns, transforms, row, strict=False):
                 if transform is not None:
                     value = transform(value, shift)
                 if column.scrub:
-                    value = scrub(value, names.get(person_id))
+                    before = value
+                    value = scrub(value, names.get(person_id), policy, shift=dates)
+                    if before:
+                        scrubbed.add(before, value)
                 values.append(value)
             writer.write(tuple(values))
-        return writer.close()
+        count, digest = writer.close()
+        return count, digest, scrubbed
     except BaseException:
         writer.abort()
         raise
@@ -561,8 +711,9 @@ def _export_rows(session, table, visits_restricted, keys, csv_path, parquet_path
 
 def _copy_rows(session, table, sql):
     types = [_PG_TYPES.get(column.kind, "timestamptz") for column in table.columns]
-    with session.cursor.cursor.copy(f"COPY ({sql}) TO STDOUT") as copy:
-        copy.set_types([*types, "int4", "int8"])
+    statement = f"COPY ({sql}) TO STDOUT"
+    with session.cursor.cursor.copy(statement, session.params(statement)) as copy:
+        copy.set_types([*types, "int4", "int8", "date"])
         yield from copy.rows()
 
 
@@ -587,9 +738,13 @@ def publish(request: ExportRequest, plan: RunPlan) -> dict[str, Any]:
     work.mkdir(parents=True)
     try:
         files = manifest_module.assemble(dataset, plan, summaries, work)
+        if dataset.shape == "omop":
+            files += _write_omop_reference_tables(request, dataset, work)
         files.append(manifest_module.write_dictionary(dataset, work))
+        files.append(manifest_module.write_value_labels(dataset, work))
         manifest = manifest_module.build(request, plan, dataset, summaries, files)
-        manifest_module.write(manifest, work)  # last
+        manifest_module.write(manifest, work)  # last of the files
+        manifest_module.write_archive(work)  # the files and the manifest in one zip
         for path in work.iterdir():
             fsync_path(path)
         fsync_path(work)
@@ -600,6 +755,36 @@ def publish(request: ExportRequest, plan: RunPlan) -> dict[str, Any]:
         raise
     shutil.rmtree(plan.staging, ignore_errors=True)
     return manifest
+
+
+def _write_omop_reference_tables(request, dataset, work: Path) -> list[dict]:
+    """location, concept and cdm_source: reference data, no person, written once."""
+    from datetime import date as date_type
+
+    from . import omop_plan
+
+    entries = []
+    published = omop_plan.published_tables(dataset, request.specification, request.decision_number)
+    for table, rows in published.items():
+        columns = omop_plan.reference_columns(table)
+        csv_path, parquet_path = work / f"{table}.csv", work / f"{table}.parquet"
+        writer = RowWriter(columns, csv_path, parquet_path)
+        try:
+            for row in rows:
+                values = []
+                for column in columns:
+                    value = row.get(column.name)
+                    if column.kind == Kind.DATE and isinstance(value, str):
+                        value = date_type.fromisoformat(value)
+                    values.append(value)
+                writer.write(tuple(values))
+            count, digest = writer.close()
+        except BaseException:
+            writer.abort()
+            raise
+        entries.append(manifest_module._file_entry(csv_path, digest, count))
+        entries.append(manifest_module._file_entry(parquet_path, rows=count))
+    return entries
 
 
 def export_dataset(request: ExportRequest, *, target: Path | str, parts: int = 1) -> dict:

@@ -11,7 +11,7 @@ import hashlib
 import io
 import os
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import date, datetime
+from datetime import UTC, date
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -163,23 +163,15 @@ def _csv_text(value: str) -> str:
     return value
 
 
-def _offset(moment: datetime) -> str:
-    seconds = int(moment.utcoffset().total_seconds())
-    sign = "+" if seconds >= 0 else "-"
-    hours, minutes = divmod(abs(seconds) // 60, 60)
-    return f"{sign}{hours:02d}" + (f":{minutes:02d}" if minutes else "")
-
-
 def csv_field(kind: str, value: Any) -> str:
     if value is None:
         return ""
     if kind == Kind.TEXT:
         return _csv_text(str(value))
     if kind == Kind.TIMESTAMP:
-        text = value.strftime("%Y-%m-%d %H:%M:%S")
-        if value.microsecond:
-            text += f".{value.microsecond:06d}".rstrip("0")
-        return text + _offset(value)
+        # One form in every file: UTC, ISO 8601, with a Z (as COPY writes it, see engine).
+        moment = value.astimezone(UTC) if value.tzinfo else value
+        return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
     if kind == Kind.DATE:
         return value.isoformat() if isinstance(value, date) else str(value)
     if kind == Kind.FLOAT:

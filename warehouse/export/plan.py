@@ -6,19 +6,33 @@ in the vault or a generalisation the catalogue does not allow for it fails the p
 no other field can be requested at run time.
 
 Every output column is named after its variable's code (``visit.start`` -> ``visit_start``).
-The person pseudonym, when approved, is the linking column of every table. Rows of a table are
+Linking columns come first and are always delivered: ``person_pseudonym`` in every table about
+a person (``person`` itself is always delivered, so that the other tables join it), and
+``visit_pseudonym`` in every table about an episode. Doctors and associations leave as
+project pseudonyms too (``visit_doctor``, ``visit_association``, ``care_site_pseudonym``),
+never as warehouse ids: every identifier a dataset holds is keyed with the project's key, so
+two projects' files share none (MIN-03). Rows of a table are
 those of the cohort's persons (and, for event tables, of the cohort's episodes); a table whose
 approved variables select rows by concept (vital signs, observations, notes, diagnoses by
 vocabulary) keeps only the rows of those concepts, and each such variable's column is empty on
 the rows of another concept.
 
+Every date leaves derived from the shifted date (the person's whole number of weeks): the
+shifted day by default, the hour or the minute only when approved, the ISO week or the month of
+the shifted day. No column is computed on the real date, so no pair of delivered columns gives
+the shift away.
+
 Each column carries two ways of computing it: one SQL expression for PostgreSQL, where rows
 leave through COPY already generalised, and a portable raw expression plus a Python transform
 for SQLite (the demo) and for the columns that need Python anyway (scrubbed free text).
+Keyed expressions (the episode pseudonym) name their secrets as ``%(visit_i)s`` and
+``%(visit_o)s`` bind parameters (``keyed_params``): the key is never in SQL text.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -33,6 +47,10 @@ from warehouse import catalogue, codelists
 from warehouse.catalogue import Generalisation, Sensitivity
 
 PSEUDONYM_CODE = "person.pseudonym"
+VISIT_PSEUDONYM_CODE = "visit.pseudonym"
+CARE_SITE_PSEUDONYM_CODE = "care_site.pseudonym"
+PERSON_LINK = "person_pseudonym"
+VISIT_LINK = "visit_pseudonym"
 
 # Tables whose rows belong to an episode (restricted to the cohort's episodes).
 _VISIT_LINKED = {
@@ -45,11 +63,15 @@ _VISIT_LINKED = {
     "observation",
     "note",
 }
+# The day of a row of a table holding free text: "le 4 mai" in a note is the 4 May nearest it.
+REFERENCE_DATES = {"note": "note_date"}
 # Tables whose rows belong to a person but not to one episode.
 _PERSON_ONLY = {"person", "observation_period", "death"}
 # Not about a person: the places of the associations that cared for the cohort.
 _REFERENCE = {"care_site"}
 SUPPORTED_TABLES = _VISIT_LINKED | _PERSON_ONLY | _REFERENCE
+# Reference tables of the OMOP shape too (the doctors of the cohort's episodes).
+_REFERENCE_TABLES = _REFERENCE | {"provider"}
 # Output order of the tables (and of the files in the manifest).
 TABLE_ORDER = (
     "person",
@@ -65,11 +87,27 @@ TABLE_ORDER = (
     "death",
     "care_site",
 )
-# Variables that no generalisation makes meaningful without other internal ids.
-_UNSUPPORTED = {
-    # A link to another episode's internal id: delivering it would give every project the same
-    # episode ids (MIN-03); it needs a per-project episode pseudonym first.
-    "visit.preceding",
+# Variables that no generalisation makes deliverable.
+_UNSUPPORTED: set[str] = set()
+
+# Columns that are not variables of the catalogue: the links between a dataset's tables.
+LINKS: dict[str, tuple[str, str, str, str]] = {
+    VISIT_PSEUDONYM_CODE: (
+        "Pseudonyme de l'épisode",
+        "Episode pseudonym",
+        "Pseudonyme de l'épisode propre au projet (HMAC de l'identifiant interne avec la clé du "
+        "projet) : relie les lignes d'un même épisode d'une table à l'autre.",
+        "Project-specific episode pseudonym (HMAC of the internal id with the project's key): "
+        "links the rows of one episode across tables.",
+    ),
+    CARE_SITE_PSEUDONYM_CODE: (
+        "Pseudonyme de l'association",
+        "Association pseudonym",
+        "Pseudonyme de l'association propre au projet; c'est la valeur de visit_association "
+        "quand celle-ci est livrée exacte.",
+        "Project-specific pseudonym of the association; the value of visit_association when it "
+        "is delivered exact.",
+    ),
 }
 
 
@@ -100,6 +138,7 @@ class ColumnPlan:
     raw: str  # raw value, portable SQL
     transform: Transform | None = None  # raw value, shift in days -> generalised value
     scrub: bool = False
+    link: bool = False  # a linking column (pseudonym), not an approved variable
 
 
 @dataclass(frozen=True)
@@ -111,7 +150,7 @@ class TablePlan:
 
     @property
     def person_linked(self) -> bool:
-        return self.table not in _REFERENCE
+        return self.table not in _REFERENCE_TABLES
 
     @property
     def visit_linked(self) -> bool:
@@ -120,6 +159,13 @@ class TablePlan:
     @property
     def needs_python(self) -> bool:
         return any(column.scrub for column in self.columns)
+
+    @property
+    def reference_date(self) -> str:
+        """The row's own day (real, never delivered as such), for the dates its free text
+        writes without a year: the scrubber shifts them with the person's shift."""
+        column = REFERENCE_DATES.get(self.table)
+        return f"t.{column}" if column else "NULL"
 
     @property
     def column_names(self) -> list[str]:
@@ -140,6 +186,8 @@ class DatasetPlan:
     person_quasi_identifiers: tuple[ColumnPlan, ...] = field(default=())
     # Quasi-identifiers of events, delivered generalised as approved but not grouped in classes.
     event_quasi_identifiers: tuple[str, ...] = field(default=())
+    # "portal" (tables named after the catalogue's variables) or "omop" (OMOP CDM v5.4).
+    shape: str = "portal"
 
     def table(self, name: str) -> TablePlan:
         return next(table for table in self.tables if table.table == name)
@@ -168,6 +216,69 @@ def _kind_of(field_: models.Field) -> str:
 
 def column_name(code: str) -> str:
     return code.replace(".", "_")
+
+
+def describe(column: ColumnPlan) -> tuple[str, str, str, str]:
+    """French and English label and description of an output column (for the dictionary)."""
+    if column.code in LINKS:
+        return LINKS[column.code]
+    if column.code == "omop.key":
+        return (
+            "Clé OMOP",
+            "OMOP key",
+            "Identifiant entier propre à cette livraison (numéroté dans l'ordre aléatoire du "
+            "jeu), ou constante exigée par OMOP.",
+            "Integer id of this delivery only (numbered in the dataset's random order), or a "
+            "constant OMOP requires.",
+        )
+    if column.code == "omop.null":
+        return (
+            "Non livré",
+            "Not delivered",
+            "Champ OMOP qu'aucune variable approuvée ne remplit : toujours vide.",
+            "OMOP field that no approved variable fills: always empty.",
+        )
+    variable = catalogue.BY_CODE[column.code]
+    return variable.label_fr, variable.label_en, variable.description_fr, variable.description_en
+
+
+# --- Keyed identifiers ------------------------------------------------------------------------
+
+_HMAC_BLOCK = 64
+
+
+def _subkey(key, purpose: str) -> bytes:
+    """A key derived from the project key for one kind of identifier (32 bytes)."""
+    return bytes.fromhex(key.sign(f"{purpose}-pseudonym"))
+
+
+def keyed_pseudonym(key, purpose: str, value: Any) -> str | None:
+    """HMAC-SHA256(subkey, str(value)), 128 bits in hex: what ``_keyed_sql`` computes in SQL."""
+    if value is None:
+        return None
+    digest = hmac.new(_subkey(key, purpose), str(value).encode(), hashlib.sha256)
+    return digest.hexdigest()[:32]
+
+
+def keyed_params(key) -> dict[str, bytes]:
+    """The bind parameters of ``_keyed_sql``: the derived key xor-ed with HMAC's pads."""
+    params = {}
+    for purpose in ("visit",):
+        subkey = _subkey(key, purpose).ljust(_HMAC_BLOCK, b"\0")
+        params[f"{purpose}_i"] = bytes(byte ^ 0x36 for byte in subkey)
+        params[f"{purpose}_o"] = bytes(byte ^ 0x5C for byte in subkey)
+    return params
+
+
+def _keyed_sql(purpose: str, value: str) -> tuple[str, str]:
+    """(PostgreSQL, SQLite) expressions of ``keyed_pseudonym(purpose, value)``.
+
+    HMAC written out with PostgreSQL's sha256(): H((K ^ opad) || H((K ^ ipad) || message)), the
+    padded keys being bind parameters. SQLite calls a function the engine registers per run.
+    """
+    inner = f"sha256(%({purpose}_i)s::bytea || convert_to(({value})::text, 'UTF8'))"
+    pg = f"left(encode(sha256(%({purpose}_o)s::bytea || {inner}), 'hex'), 32)"
+    return pg, f"eds_pseudonym('{purpose}', {value})"
 
 
 # --- Python transforms (SQLite path), the same results as the PostgreSQL expressions ---------
@@ -199,8 +310,11 @@ def _as_date(value: Any) -> date | None:
 
 def _shift_timestamp(value, shift):
     moment = _as_datetime(value)
+    if moment is None:
+        return None
     # Wall-clock arithmetic in the local zone, as PostgreSQL adds "n days" in the session zone.
-    return None if moment is None else moment + timedelta(days=shift)
+    local = moment.replace(tzinfo=None) + timedelta(days=shift)
+    return local.replace(tzinfo=_local_zone())
 
 
 def _shift_date(value, shift):
@@ -208,9 +322,35 @@ def _shift_date(value, shift):
     return None if day is None else day + timedelta(days=shift)
 
 
-def _week(reader):
+def _shifted_day(timestamp: bool):
     def transform(value, shift):
-        day = reader(value)
+        if timestamp:
+            moment = _shift_timestamp(value, shift)
+            return None if moment is None else moment.date()
+        return _shift_date(value, shift)
+
+    return transform
+
+
+def _truncated(unit: str):
+    def transform(value, shift):
+        moment = _shift_timestamp(value, shift)
+        if moment is None:
+            return None
+        moment = moment.replace(second=0, microsecond=0)
+        if unit == "hour":
+            moment = moment.replace(minute=0)
+        # Back to an instant in the local zone (an hour that DST skipped moves forward).
+        return moment.replace(tzinfo=None).replace(tzinfo=_local_zone())
+
+    return transform
+
+
+def _week(timestamp: bool):
+    day_of = _shifted_day(timestamp)
+
+    def transform(value, shift):
+        day = day_of(value, shift)
         if day is None:
             return None
         year, week, _ = day.isocalendar()
@@ -219,9 +359,11 @@ def _week(reader):
     return transform
 
 
-def _month(reader):
+def _month(timestamp: bool):
+    day_of = _shifted_day(timestamp)
+
     def transform(value, shift):
-        day = reader(value)
+        day = day_of(value, shift)
         return None if day is None else f"{day.year}-{day.month:02d}"
 
     return transform
@@ -282,6 +424,7 @@ class _Joins:
 
 
 def _concept_condition(variable: catalogue.Variable) -> str:
+    assert variable.concept_filter is not None  # the caller picks such variables
     column, vocabulary, codes = variable.concept_filter
     ids = codelists.concept_ids(vocabulary)
     if codes == "*":
@@ -294,6 +437,15 @@ def _concept_condition(variable: catalogue.Variable) -> str:
     return f"t.{column} IN ({', '.join(str(int(value)) for value in wanted)})"
 
 
+SHIFTED = (
+    Generalisation.SHIFTED_DATE,
+    Generalisation.SHIFTED_HOUR,
+    Generalisation.SHIFTED_MINUTE,
+    Generalisation.WEEK,
+    Generalisation.MONTH,
+)
+
+
 def _variable_column(
     approved: ApprovedVariable, joins: _Joins, fields: dict[str, models.Field]
 ) -> ColumnPlan:
@@ -302,7 +454,16 @@ def _variable_column(
     source = f"t.{variable.column}"
     G = Generalisation
     if code == PSEUDONYM_CODE:
-        return ColumnPlan(name, code, how, Kind.TEXT, "m.pseudonym", "m.pseudonym")
+        return ColumnPlan(name, code, how, Kind.TEXT, "m.pseudonym", "m.pseudonym", link=True)
+    if code == "visit.preceding":
+        pg, raw = _keyed_sql("visit", source)
+        return ColumnPlan(name, code, how, Kind.TEXT, pg, raw)
+    if code == "visit.doctor":
+        joins.add("p_doc", f"LEFT JOIN export_provider p_doc ON p_doc.provider_id = {source}")
+        return ColumnPlan(name, code, how, Kind.TEXT, "p_doc.pseudonym", "p_doc.pseudonym")
+    if code == "visit.association" and how == G.EXACT:
+        joins.add("s_pse", f"LEFT JOIN export_site s_pse ON s_pse.care_site_id = {source}")
+        return ColumnPlan(name, code, how, Kind.TEXT, "s_pse.pseudonym", "s_pse.pseudonym")
     if variable.sensitivity == Sensitivity.FREE_TEXT:
         return ColumnPlan(name, code, how, Kind.TEXT, source, source, scrub=True)
     if code == "person.birth_date":
@@ -318,20 +479,29 @@ def _variable_column(
         region = joins.region(departement)
         return ColumnPlan(name, code, how, Kind.TEXT, region, region)
     kind = _kind_of(fields[variable.column])
-    if how in (G.SHIFTED_DATE, G.WEEK, G.MONTH):
+    if how in SHIFTED:
         timestamp = kind == Kind.TIMESTAMP
-        reader = _as_datetime if timestamp else _as_date
+        # Every date is computed on the shifted date, never on the real one.
+        if timestamp:
+            shifted = f"({source} + m.shift_days * INTERVAL '1 day')"
+            day = f"{shifted}::date"
+        else:
+            shifted = day = f"({source} + m.shift_days)"
         if how == G.SHIFTED_DATE:
-            if timestamp:
-                pg = f"{source} + m.shift_days * INTERVAL '1 day'"
-                return ColumnPlan(name, code, how, kind, pg, source, _shift_timestamp)
-            pg = f"{source} + m.shift_days"
-            return ColumnPlan(name, code, how, kind, pg, source, _shift_date)
+            return ColumnPlan(name, code, how, Kind.DATE, day, source, _shifted_day(timestamp))
+        if how in (G.SHIFTED_HOUR, G.SHIFTED_MINUTE):
+            if not timestamp:
+                raise SpecificationError(
+                    _("“%(code)s” is a date: it has no time of day.") % {"code": code}
+                )
+            unit = "hour" if how == G.SHIFTED_HOUR else "minute"
+            pg = f"date_trunc('{unit}', {shifted})"
+            return ColumnPlan(name, code, how, Kind.TIMESTAMP, pg, source, _truncated(unit))
         if how == G.WEEK:
-            pg = f"to_char({source}, 'IYYY-\"W\"IW')"
-            return ColumnPlan(name, code, how, Kind.TEXT, pg, source, _week(reader))
-        pg = f"to_char({source}, 'YYYY-MM')"
-        return ColumnPlan(name, code, how, Kind.TEXT, pg, source, _month(reader))
+            pg = f"to_char({day}, 'IYYY-\"W\"IW')"
+            return ColumnPlan(name, code, how, Kind.TEXT, pg, source, _week(timestamp))
+        pg = f"to_char({day}, 'YYYY-MM')"
+        return ColumnPlan(name, code, how, Kind.TEXT, pg, source, _month(timestamp))
     # Exact values: concepts are delivered as their codes, never as internal concept ids.
     if variable.column.endswith("_concept_id"):
         concept = joins.concept(source)
@@ -356,7 +526,7 @@ def approved_variables(specification: Mapping[str, Any]) -> tuple[ApprovedVariab
             )
         if code in seen:
             raise SpecificationError(_("“%(code)s” is listed twice.") % {"code": code})
-        seen.add(code)
+        seen.add(variable.code)
         if not variable.exportable or variable.in_vault:
             raise SpecificationError(
                 _("“%(code)s” is a direct identifier and never leaves the warehouse.")
@@ -393,30 +563,75 @@ def approved_variables(specification: Mapping[str, Any]) -> tuple[ApprovedVariab
     return tuple(approved)
 
 
+def _link_columns(table: str) -> list[ColumnPlan]:
+    """The linking columns a table starts with."""
+    links = []
+    if table in _VISIT_LINKED or table in _PERSON_ONLY:
+        links.append(
+            ColumnPlan(
+                PERSON_LINK,
+                PSEUDONYM_CODE,
+                Generalisation.EXACT,
+                Kind.TEXT,
+                "m.pseudonym",
+                "m.pseudonym",
+                link=True,
+            )
+        )
+    if table in _VISIT_LINKED:
+        pg, raw = _keyed_sql("visit", "t.visit_occurrence_id")
+        links.append(
+            ColumnPlan(
+                VISIT_LINK,
+                VISIT_PSEUDONYM_CODE,
+                Generalisation.EXACT,
+                Kind.TEXT,
+                pg,
+                raw,
+                link=True,
+            )
+        )
+    if table == "care_site":
+        links.append(
+            ColumnPlan(
+                column_name(CARE_SITE_PSEUDONYM_CODE),
+                CARE_SITE_PSEUDONYM_CODE,
+                Generalisation.EXACT,
+                Kind.TEXT,
+                "s_self.pseudonym",
+                "s_self.pseudonym",
+                link=True,
+            )
+        )
+    return links
+
+
 def build_plan(
     specification: Mapping[str, Any], *, quasi_identifiers: Iterable[str] | None = None
 ) -> DatasetPlan:
+    from . import omop_plan
+
+    if omop_plan.shape_of(specification) == omop_plan.SHAPE:
+        return omop_plan.build_omop_plan(specification, quasi_identifiers=quasi_identifiers)
     approved = approved_variables(specification)
-    by_table: dict[str, list[ApprovedVariable]] = {}
-    pseudonym = next((a for a in approved if a.variable.code == PSEUDONYM_CODE), None)
+    # The person table is always delivered: every other table joins it on person_pseudonym.
+    by_table: dict[str, list[ApprovedVariable]] = {"person": []}
     for item in approved:
         if item.variable.code != PSEUDONYM_CODE:
             by_table.setdefault(item.variable.table, []).append(item)
-    if pseudonym and "person" not in by_table:
-        by_table["person"] = []
     tables = []
     for table in TABLE_ORDER:
         if table not in by_table:
             continue
         items = by_table[table]
-        if pseudonym and table in SUPPORTED_TABLES - _REFERENCE:
-            items = [pseudonym, *items]
         fields = _model_fields(table)
         joins = _Joins()
+        if table == "care_site":
+            joins.add("s_self", "JOIN export_site s_self ON s_self.care_site_id = t.care_site_id")
         filters = {
             _concept_condition(item.variable) for item in items if item.variable.concept_filter
         }
-        columns = []
+        columns = _link_columns(table)
         for item in items:
             column = _variable_column(item, joins, fields)
             if item.variable.concept_filter and len(filters) > 1:
@@ -436,6 +651,19 @@ def build_plan(
         row_filter = " OR ".join(f"({condition})" for condition in sorted(filters))
         tables.append(TablePlan(table, tuple(columns), tuple(joins.items.values()), row_filter))
 
+    person_qi, event_qi = person_quasi_identifiers(approved, quasi_identifiers)
+    return DatasetPlan(
+        tables=tuple(tables),
+        variables=approved,
+        person_quasi_identifiers=person_qi,
+        event_quasi_identifiers=event_qi,
+    )
+
+
+def person_quasi_identifiers(
+    approved: tuple[ApprovedVariable, ...], quasi_identifiers: Iterable[str] | None
+) -> tuple[tuple[ColumnPlan, ...], tuple[str, ...]]:
+    """The person-level quasi-identifier columns (k-anonymity classes) and the event-level codes."""
     wanted = (
         set(quasi_identifiers)
         if quasi_identifiers is not None
@@ -455,12 +683,16 @@ def build_plan(
             person_qi.append(_variable_column(item, person_joins, person_fields))
         else:
             event_qi.append(item.variable.code)
-    return DatasetPlan(
-        tables=tuple(tables),
-        variables=approved,
-        person_quasi_identifiers=tuple(person_qi),
-        event_quasi_identifiers=tuple(sorted(event_qi)),
-    )
+    return tuple(person_qi), tuple(sorted(event_qi))
+
+
+def person_link_column(specification: Mapping[str, Any]) -> str:
+    """The column of the person file that holds the project pseudonym, in this shape."""
+    from . import omop_plan
+
+    if omop_plan.shape_of(specification) == omop_plan.SHAPE:
+        return "person_source_value"
+    return PERSON_LINK
 
 
 def person_class_joins(plan: DatasetPlan) -> tuple[str, ...]:

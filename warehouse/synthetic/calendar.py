@@ -128,7 +128,7 @@ class Calendar:
         after = last_day + timedelta(days=1)
         end = datetime(after.year, after.month, after.day, tzinfo=PARIS)
         self.hours = (int(end.timestamp()) - self.start_ts) // HOUR
-        holidays = set()
+        holidays: set[date] = set()
         for year in range(first_day.year, last_day.year + 2):
             holidays |= public_holidays(year)
         self.local_dates: list[date] = []

@@ -9,8 +9,10 @@ An episode is one ``visit_occurrence`` (see ``warehouse.models``). Choices made 
   the centre or the association), whose preceding_visit_detail_id is the call;
 - each diagnosis is two condition_occurrence rows with consecutive ids, one ICPC-2 and one
   ICD-10, both with condition_status_source_value "primary" or "secondary". The codes are in
-  condition_source_value / condition_source_concept_id; condition_concept_id is 0, as no
-  standard mapping ships with the code lists (the same holds for ATC drugs);
+  condition_source_value / condition_source_concept_id; condition_concept_id is the OMOP
+  standard concept the code maps to (warehouse/data/concept_maps.csv), or 0 when none is
+  shipped (every ICPC-2 code, some ICD-10 codes). The same holds for drug_exposure (ATC code,
+  RxNorm ingredient) and for the cause of death;
 - observation rows: reason for call, dispatch decision, call priority (value_as_number 1-3),
   outcome (value_as_concept_id), and sick-leave days (value_as_number) for some working adults;
 - a person who dies has a death row; the death is always their last episode.
@@ -228,6 +230,15 @@ class Ids:
         "procedure",
         "visit",
     )
+    condition: int
+    detail: int
+    drug: int
+    measurement: int
+    note: int
+    observation: int
+    period: int
+    procedure: int
+    visit: int
 
     def __init__(self) -> None:
         for name in self.__slots__:
@@ -266,6 +277,10 @@ class EpisodeFactory:
         self.atc = cl.concept_ids("ATC")
         self.atc_names = cl.concept_names("ATC")
         self.icd_names = cl.concept_names("ICD10")
+        # The standard concepts the codes map to; a code absent here gets 0.
+        self.icpc_standard = cl.standard_concept_ids("ICPC2")
+        self.icd_standard = cl.standard_concept_ids("ICD10")
+        self.atc_standard = cl.standard_concept_ids("ATC")
         self.acts = cl.concept_ids("SOS_ACT")
         self.reasons = cl.concept_ids("SOS_REASON")
         self.dispatches = cl.concept_ids("SOS_DISPATCH")
@@ -622,6 +637,9 @@ class EpisodeFactory:
         vitals: dict[str, float] = {}
         drug_labels: list[str] = []
         if act:
+            # An episode with a medical act has its doctor and its act's detail row (above).
+            assert doctor is not None
+            assert act_detail is not None
             vitals, drug_labels = self._act_rows(
                 rng,
                 _Act(
@@ -750,7 +768,7 @@ class EpisodeFactory:
                     act_date,
                     act_dt,
                     EHR,
-                    NONE,
+                    self.icd_standard.get(cause, NONE),
                     cause,
                     self.icd[cause],
                 )
@@ -813,16 +831,16 @@ class EpisodeFactory:
         for rank, key in enumerate(diagnoses):
             dx = self.dx[key]
             status = "primary" if rank == 0 else "secondary"
-            for code, concept in (
-                (dx.icpc_code, self.icpc[dx.icpc_code]),
-                (dx.icd_code, self.icd[dx.icd_code]),
+            for code, concept, standard in (
+                (dx.icpc_code, self.icpc[dx.icpc_code], self.icpc_standard),
+                (dx.icd_code, self.icd[dx.icd_code], self.icd_standard),
             ):
                 ids.condition += 1
                 out["condition_occurrence"].append(
                     (
                         ids.condition,
                         pid,
-                        NONE,
+                        standard.get(code, NONE),
                         day,
                         dt,
                         EHR,
@@ -906,7 +924,7 @@ class EpisodeFactory:
                 (
                     ids.drug,
                     pid,
-                    NONE,
+                    self.atc_standard.get(atc, NONE),
                     day,
                     dt,
                     end_day,

@@ -2,8 +2,9 @@
 
 A small share of notes carries what a scrubber must remove before any text leaves the
 warehouse: the patient's names, a telephone number, an e-mail address, the NIR, a street
-address, a birth date. Nothing outside the note says which ones do; the tests recompute it from
-the vault.
+address, a birth date, and (from the gold corpus of ``warehouse.deid.corpus``) relatives',
+neighbours' and doctors' names and dates in words. Nothing outside the note says which ones
+do; the tests recompute it from the vault.
 """
 
 from __future__ import annotations
@@ -421,11 +422,19 @@ def _ascii(text: str) -> str:
 
 
 def _with_identifiers(rng: Rng, text: str, patient: Patient) -> str:
+    # Imported here: the gold corpus draws its names from this package's ``names``.
+    from warehouse.deid.corpus import identifying_detail
+
     if not rng.chance(IDENTIFYING_SHARE):
         return text
     details = [_identifier(rng, patient)]
     if rng.chance(0.3):
         details.append(_identifier(rng, patient))
+    if rng.chance(0.4):
+        # Someone else's name (a relative, a neighbour, a doctor) or a date in words, written
+        # as in the gold corpus (warehouse/deid/corpus.py).
+        detail = identifying_detail(rng)
+        details.append(detail if detail.endswith(".") else detail + ".")
     if rng.chance(0.5):
         return " ".join(details) + " " + text
     return text + " " + " ".join(details)

@@ -55,12 +55,12 @@ def _sqlite_rows(rows: Iterable[tuple], positions: tuple[int, ...], extra: tuple
     # Django keeps SQLite datetimes as naive UTC text; sqlite3's default would add "+00:00".
     for row in rows:
         if positions:
-            row = list(row)
+            values = list(row)
             for index in positions:
-                value = row[index]
+                value = values[index]
                 if value is not None:
-                    row[index] = value.astimezone(UTC).replace(tzinfo=None).isoformat(" ")
-            row = tuple(row)
+                    values[index] = value.astimezone(UTC).replace(tzinfo=None).isoformat(" ")
+            row = tuple(values)
         yield row + extra
 
 

@@ -36,8 +36,13 @@ class Command(BaseCommand):
             self.stdout.write(
                 "Object at /opposition/ as this warehouse person (in the published project's "
                 f"cohort): birth name {visitor.birth_name}, first names {visitor.first_names}, "
-                f"sex {visitor.sex}, born {visitor.birth_date:%d/%m/%Y} in "
+                f"sex {visitor.sex}, born {visitor.birth_date:%Y-%m-%d} in "
                 f"{visitor.birth_place_name}"
+            )
+        else:
+            self.stdout.write(
+                "No warehouse person is in a published project's cohort (generate the warehouse "
+                "first, then run this command again): no identity to object with."
             )
 
     @staticmethod

@@ -1,11 +1,15 @@
+from datetime import timedelta
+
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from eds_portal.actions import create_account, grant_role
-from eds_portal.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
+from eds_portal.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, DEMO_VALIDATOR
 from eds_portal.models import User
+from eds_portal.roles import STAFF_ROLES
 
 
 class Command(BaseCommand):
@@ -14,6 +18,8 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if settings.PRODUCTION:
             raise CommandError("Demo accounts are never created in production.")
+        # Demo staff roles: validated by a fictitious line manager, for a year (SEC-04).
+        valid_until = timezone.localdate() + timedelta(days=365)
         with transaction.atomic():
             for account in DEMO_ACCOUNTS:
                 user = User.objects.filter(email=account.email).first()
@@ -24,9 +30,16 @@ class Command(BaseCommand):
                         organisation=account.organisation,
                         password=DEMO_PASSWORD,
                         roles=account.roles,
+                        validated_by=DEMO_VALIDATOR,
+                        valid_until=valid_until,
                     )
                 for role in account.roles:
-                    grant_role(user=user, role=role)
+                    grant_role(
+                        user=user,
+                        role=role,
+                        validated_by=DEMO_VALIDATOR if role in STAFF_ROLES else "",
+                        valid_until=valid_until if role in STAFF_ROLES else None,
+                    )
                 if account.totp_key_hex and not user.totpdevice_set.filter(confirmed=True).exists():
                     TOTPDevice.objects.create(
                         user=user, name="demo", key=account.totp_key_hex, confirmed=True

@@ -1,0 +1,1 @@
+"""Free-text de-identification (MIN-05): the pipeline, its gold corpus and its evaluation."""
